@@ -1,0 +1,1 @@
+"""Controllers that drive NeuroFit's robots: the spiking agent and its baselines."""

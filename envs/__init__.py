@@ -1,0 +1,1 @@
+"""MuJoCo robots for NeuroFit: quadrotors and an arm, disturbances, power models."""

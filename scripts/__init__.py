@@ -1,0 +1,1 @@
+"""The ``neurofit`` command line."""
