@@ -193,6 +193,20 @@ class ArmPDController:
         self._compute(obs[_OBS["qpos"]], obs[_OBS["qvel"]], obs[_OBS["target"]])
         return self._action.copy()
 
+    def feedback_action(self, error: np.ndarray) -> np.ndarray:
+        """The position-feedback part of the last :meth:`act`, in action units.
+
+        ``J^T Λ (Kp ⊙ error) / torque_limit`` at the configuration of the last call
+        (operational mode only). Feedback-error learning uses it as the teaching signal of a
+        learned feed-forward correction.
+        """
+        if self.mode != "operational":
+            raise ValueError("feedback_action needs mode='operational'")
+        error = np.asarray(error, dtype=np.float64)
+        lam = np.linalg.inv(self._jacp @ self._minv_jt.T + 1e-9 * np.eye(3))
+        force = lam @ (self.kp[:3] * error if self.kp.size >= 3 else self.kp[0] * error)
+        return (self._jacp.T @ force) / self.torque_limit_nm
+
     def torques(self, qpos: np.ndarray, qvel: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Joint torques (N m, before clipping to the limits) for ``(qpos, qvel)`` and ``target``.
 

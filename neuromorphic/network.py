@@ -698,6 +698,41 @@ class Network:
             )
         return idx + pop.start
 
+    # ------------------------------------------------------------------ saving
+    _STATE_ARRAYS = (
+        "_state", "_refrac", "_ring", "_pop_scale", "_weights", "_elig", "_elig_scale",
+        "_trace", "_tick_spikes", "_modulator", "_perturbation", "_gen_ptr", "_rng_state",
+        "_pop_counts", "_proj_counts", "_ext", "_nparam",
+    )
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything that changes as the network runs (copies), for an exact resume.
+
+        The structure (populations, projections, seed) is not included: rebuild the network
+        the same way, then :meth:`set_state`. The spike monitor is not saved.
+        """
+        self.build()
+        state = {name.lstrip("_"): getattr(self, name).copy() for name in self._STATE_ARRAYS}
+        state["t"] = np.array(self._t, dtype=np.int64)
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a :meth:`get_state` snapshot into a network built the same way."""
+        self.build()
+        for name in self._STATE_ARRAYS:
+            key = name.lstrip("_")
+            if key not in state:
+                raise ValueError(f"state is missing {key!r}; was it saved by get_state()?")
+            target = getattr(self, name)
+            value = np.asarray(state[key])
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"state[{key!r}] has shape {value.shape}, this network needs {target.shape}: "
+                    "it was saved from a network built differently"
+                )
+            target[...] = value
+        self._t = int(state["t"])
+
     # ------------------------------------------------------------------ reading
     def counts(self, population: str | None = None) -> OpCounts:
         """Exact operation counts so far: total, or of one population.

@@ -1,0 +1,123 @@
+"""The spiking network inside a NeuroFit agent: encode → hidden → plastic projection → output.
+
+- the input vector (already scaled to about [-1, 1] per dimension) drives a hidden population
+  through Gaussian receptive fields, ``n_per_dim`` neurons per dimension (local tuning keeps
+  the learning problem well conditioned);
+- a plastic all-to-all projection (one of the three-factor rules) drives an output population
+  with NEF encoders over the output dimensions;
+- fixed least-squares decoders read the output population's filtered rates as a vector in
+  about [-1, 1] per dimension, which the agent scales to its units.
+
+One :meth:`SpikingPolicy.tick` is one compiled network call of ``substeps`` steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurofit.neuromorphic.analog import AnalogProfile
+from neurofit.neuromorphic.coding import (
+    GaussianPopulationEncoder,
+    NEFEncoder,
+    RateDecoder,
+    fit_decoders,
+)
+from neurofit.neuromorphic.connectivity import AllToAll
+from neurofit.neuromorphic.counters import OpCounts
+from neurofit.neuromorphic.network import Network
+from neurofit.neuromorphic.neurons import LIFParams
+from neurofit.neuromorphic.plasticity import ThreeFactor
+
+#: Neuron parameters of both populations: fast enough that a 1 ms tick of 10 substeps tracks
+#: the input, slow enough to filter spike noise.
+POLICY_NEURON = LIFParams(tau_mem_s=0.010, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005,
+                          v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050, refractory_s=0.002)
+
+
+@dataclass(frozen=True)
+class PolicyShape:
+    """Sizes and timing of a :class:`SpikingPolicy`."""
+
+    n_inputs: int
+    n_outputs: int
+    n_per_input: int = 100
+    n_output_neurons: int = 200
+    substeps: int = 10
+    dt_s: float = 1e-4
+    decoder_tau_s: float = 0.005
+    input_drive_v: float = 0.03
+    input_width: float = 12.0
+    weight_bound_v: float = 0.01
+
+
+class SpikingPolicy:
+    """The network of the module docstring, with its encoder and decoder.
+
+    Args:
+        shape: sizes and timing.
+        rule: the plasticity of the hidden → output projection.
+        analog: the chip's non-idealities.
+        seed: seeds encoders and the network.
+    """
+
+    def __init__(self, shape: PolicyShape, rule: ThreeFactor, *,
+                 analog: AnalogProfile | None = None, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.shape = shape
+        self.encoder = GaussianPopulationEncoder(
+            shape.n_inputs, shape.n_per_input, low=-1.1, high=1.1,
+            max_drive_v=shape.input_drive_v, width=shape.input_width,
+        )
+        self.out_enc = NEFEncoder(shape.n_output_neurons, shape.n_outputs, POLICY_NEURON, rng=rng)
+        #: the direction in which each output neuron's input moves the decoded output
+        self.output_dirs = self.out_enc.encoders * self.out_enc.gain[:, None]
+        samples = rng.uniform(-1, 1, size=(max(400, 100 * shape.n_outputs), shape.n_outputs))
+        decoders = fit_decoders(self.out_enc.rates(samples, POLICY_NEURON), samples)
+        self.net = Network(dt_s=shape.dt_s, seed=seed, tick_steps=shape.substeps, analog=analog)
+        v0 = (POLICY_NEURON.v_reset, POLICY_NEURON.v_thresh)
+        self.net.add_lif("hidden", self.encoder.n_neurons, POLICY_NEURON, v_init=v0)
+        self.net.add_lif("output", shape.n_output_neurons, POLICY_NEURON,
+                         gain=self.out_enc.gain, bias_v=self.out_enc.bias_v, v_init=v0)
+        self.net.connect("hidden", "output", AllToAll(), 0.0, name="learned")
+        self.net.set_plasticity("learned", rule)
+        self.net.build()
+        self.hidden_input = self.net.input_view("hidden")
+        self.output_input = self.net.input_view("output")
+        self.modulator = self.net.modulator_view("output")
+        self.perturbation = self.net.perturbation_view("output")
+        self._out = self.net.population("output").slice
+        self._hidden = self.net.population("hidden").slice
+        self.decoder = RateDecoder(decoders, tau_s=shape.decoder_tau_s,
+                                   tick_s=shape.substeps * shape.dt_s)
+        self.hidden_rates = RateDecoder(np.zeros((self.encoder.n_neurons, 1)), tau_s=0.02,
+                                        tick_s=shape.substeps * shape.dt_s)
+        self._counts_before = self.net.counts()
+        self.last_ops = OpCounts()
+        self._last_counts = np.zeros(self.net.n_neurons, dtype=np.int32)
+
+    @property
+    def n_neurons(self) -> int:
+        return self.net.n_neurons
+
+    def tick(self, x: np.ndarray) -> np.ndarray:
+        """Encode ``x``, advance one control tick, return the decoded output (a reused array)."""
+        self.encoder.encode(np.clip(x, -1.2, 1.2), out=self.hidden_input)
+        counts = self.net.step(self.shape.substeps)
+        self.hidden_rates.update(counts[self._hidden])
+        after = self.net.counts()
+        self.last_ops = after - self._counts_before
+        self._counts_before = after
+        self._last_counts = counts
+        return self.decoder.update(counts[self._out])
+
+    def spiking_neurons(self) -> np.ndarray:
+        """Indices of the neurons that spiked in the last tick (for recording)."""
+        return np.flatnonzero(self._last_counts).astype(np.int32)
+
+    def reset_state(self) -> None:
+        """Forget membrane state and filters (weights stay): call at an episode start."""
+        self.net.reset_state()
+        self.decoder.reset()
+        self.hidden_rates.reset()
