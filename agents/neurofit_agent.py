@@ -57,6 +57,8 @@ class AgentConfig:
         dt_s: network step.
         learning_rate: η of the plastic projection.
         weight_bound_v: learned weights stay in ``[-bound, bound]`` volts.
+        connection_p: connection probability of the plastic hidden → output projection (1 =
+            all to all); fewer synapses cost fewer synaptic events and weight updates.
         correction_limit: error mode: the correction is clipped to this fraction of the
             reflex's correction scale — a guard that keeps learning from running away.
         exploration_v: reward mode: sd of the node-perturbation noise (volts of drive).
@@ -74,8 +76,9 @@ class AgentConfig:
     n_output_neurons: int = 200
     substeps: int = 10
     dt_s: float = 1e-4
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     weight_bound_v: float = 0.01
+    connection_p: float = 0.5
     correction_limit: float = 1.0
     exploration_v: float = 0.004
     tau_elig_s: float = 0.05
@@ -103,6 +106,8 @@ class AgentConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not 0.0 < self.connection_p <= 1.0:
+            raise ValueError(f"connection_p must be in (0, 1], got {self.connection_p!r}")
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -171,7 +176,8 @@ class NeuroFitAgent:
         shape = PolicyShape(n_inputs, n_outputs, n_per_input=config.n_per_input,
                             n_output_neurons=config.n_output_neurons,
                             substeps=config.substeps, dt_s=config.dt_s,
-                            weight_bound_v=config.weight_bound_v)
+                            weight_bound_v=config.weight_bound_v,
+                            connection_p=config.connection_p)
         self.policy = SpikingPolicy(shape, rule, analog=AnalogProfile(**config.analog),
                                     seed=config.seed)
         self.meter = EnergyMeter(config.energy_profile, control_dt_s)
@@ -186,6 +192,7 @@ class NeuroFitAgent:
             self._phi = np.zeros(self.policy.encoder.n_neurons + 1)
             self._phi_next = np.zeros_like(self._phi)
             self._gain = self.policy.out_enc.gain
+            self.policy.track_hidden_rates = True
         self.last_energy_j = 0.0
         self.ticks = 0
 
@@ -240,7 +247,6 @@ class NeuroFitAgent:
             self.policy.output_input[:] = 0.0
         y = self.policy.tick(self._encode(obs, self._last_error))
         self.ticks += 1
-        self.last_energy_j = self.meter.charge(self.policy.last_ops).total_j
         if cfg.mode == "error":
             limit = cfg.correction_limit
             np.clip(y, -limit, limit, out=self._correction)
@@ -281,14 +287,23 @@ class NeuroFitAgent:
 
     # ------------------------------------------------------------------ introspection
     def record_tick(self) -> dict[str, Any]:
-        """This tick's spikes, operation counts and compute energy (for the recorder)."""
+        """Spikes of the last tick, and the operations and compute energy since the previous
+        call (for the recorder, which calls it once per tick)."""
+        ops = self.policy.ops_since_mark()
+        tick = self.meter.charge(ops)
+        self.last_energy_j = tick.total_j
         return {
             "spikes": self.policy.spiking_neurons(),
-            "ops": self.policy.last_ops.as_dict(),
-            "compute_energy_j": self.last_energy_j,
-            "compute_power_w": self.last_energy_j / self.meter.control_dt_s
-            if hasattr(self.meter, "control_dt_s") else float("nan"),
+            "ops": ops.as_dict(),
+            "compute_energy_j": tick.total_j,
+            "compute_power_w": tick.total_j / self.meter.control_dt_s,
         }
+
+    def energy(self) -> EnergyMeter:
+        """A meter charged with every operation so far, on the agent's energy profile."""
+        meter = EnergyMeter(self.config.energy_profile, self.meter.control_dt_s)
+        meter.charge_cumulative(self.policy.net.counts())
+        return meter
 
     @property
     def n_neurons(self) -> int:

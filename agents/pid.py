@@ -135,7 +135,8 @@ _G_KP_RATE, _G_KI_RATE, _G_KD_RATE = 12, 15, 18
 _G_TAN_TILT, _G_MAX_RATE_RP, _G_MAX_RATE_Y, _G_ILIM_POS, _G_ILIM_RATE = 21, 22, 23, 24, 25
 # layout of the params array
 _P_MASS, _P_G, _P_J, _P_TMAX, _P_DT, _P_INTEGRAL, _P_MIX = 0, 1, 2, 5, 6, 7, 8
-_N_P = 24
+_P_RATE_INTEGRAL = 24
+_N_P = 25
 # layout of the state array
 _S_IPOS, _S_IRATE, _S_PREV_RATE, _S_HAS_PREV = 0, 3, 6, 9
 _N_S = 10
@@ -199,9 +200,10 @@ def _pid_kernel(
     wdy = _clamp(-gains[_G_KP_ATT + 1] * 0.5 * (m02 - m20), gains[_G_MAX_RATE_RP])
     wdz = _clamp(-gains[_G_KP_ATT + 2] * 0.5 * (m10 - m01), gains[_G_MAX_RATE_Y])
     # -- rate loop -> angular acceleration -> torque
-    alx = _rate_pid(obs, wdx, gains, state, dt, integral, 0)
-    aly = _rate_pid(obs, wdy, gains, state, dt, integral, 1)
-    alz = _rate_pid(obs, wdz, gains, state, dt, integral, 2)
+    rate_integral = params[_P_RATE_INTEGRAL] > 0.5
+    alx = _rate_pid(obs, wdx, gains, state, dt, rate_integral, 0)
+    aly = _rate_pid(obs, wdy, gains, state, dt, rate_integral, 1)
+    alz = _rate_pid(obs, wdz, gains, state, dt, rate_integral, 2)
     state[_S_HAS_PREV] = 1.0
     jx, jy, jz = params[_P_J], params[_P_J + 1], params[_P_J + 2]
     wx, wy, wz = obs[15], obs[16], obs[17]
@@ -264,6 +266,9 @@ class QuadPID:
         platform: ``"micro"``, ``"heavy"`` or a :class:`QuadrotorPlatform`.
         gains: the cascade's gains; None = :meth:`PIDGains.for_platform`.
         integral: switch both integrators on (PID) or off (PD reflex).
+        rate_integral: override for the inner rate loop's integrator alone (``None``: follows
+            ``integral``). A position-PD reflex with a rate-PI inner loop is what a flight
+            controller keeps; a weak motor then leaves no steady attitude error.
         dt_s: control period; the env's ``dt``.
         mass_kg: mass the controller believes in; None = the platform's take-off mass.
 
@@ -281,6 +286,7 @@ class QuadPID:
         gains: PIDGains | None = None,
         *,
         integral: bool = True,
+        rate_integral: bool | None = None,
         dt_s: float = 0.01,
         mass_kg: float | None = None,
     ) -> None:
@@ -303,6 +309,7 @@ class QuadPID:
         self._state = np.zeros(_N_S)
         self._zero3 = np.zeros(3)
         self.integral = integral
+        self._params[_P_RATE_INTEGRAL] = float(integral if rate_integral is None else rate_integral)
 
     @classmethod
     def from_env(cls, env: Any, **kwargs: Any) -> QuadPID:
@@ -340,6 +347,7 @@ class QuadPID:
     @integral.setter
     def integral(self, on: bool) -> None:
         self._params[_P_INTEGRAL] = 1.0 if on else 0.0
+        self._params[_P_RATE_INTEGRAL] = self._params[_P_INTEGRAL]
         if not on:
             self._state[_S_IPOS : _S_IPOS + 3] = 0.0
             self._state[_S_IRATE : _S_IRATE + 3] = 0.0

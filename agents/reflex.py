@@ -5,9 +5,10 @@ signal for that correction — its own position-feedback command, in the correct
 That is feedback-error learning (Kawato 1987): what the feedback loop still has to do is
 what the feed-forward network has not learned yet.
 
-- :class:`QuadReflex`: the PD cascade of :class:`~neurofit.agents.pid.QuadPID` (integrators
-  off); the correction is a feed-forward acceleration (m/s², world frame) and the teaching
-  signal the position loop's ``Kp e_p + Kd e_v``;
+- :class:`QuadReflex`: the cascade of :class:`~neurofit.agents.pid.QuadPID` with a PD position
+  loop (no position integrator) over a PI rate loop, as every flight controller keeps; the
+  correction is a feed-forward acceleration (m/s², world frame) and the teaching signal the
+  position loop's ``Kp e_p + Kd e_v``;
 - :class:`ArmReflex`: the operational-space PD of
   :class:`~neurofit.agents.arm_pd.ArmPDController`; the correction is added to the action
   (torque / limit) and the teaching signal is ``J^T Λ Kp e`` in the same units.
@@ -41,8 +42,9 @@ class Reflex(Protocol):
 class QuadReflex:
     """PD reflex of a quadrotor with a learned feed-forward acceleration."""
 
-    def __init__(self, env: Any, correction_scale: float = 6.0, integral: bool = False) -> None:
-        self.pid = QuadPID.from_env(env, integral=integral)
+    def __init__(self, env: Any, correction_scale: float = 6.0, integral: bool = False,
+                 rate_integral: bool = True) -> None:
+        self.pid = QuadPID.from_env(env, integral=integral, rate_integral=rate_integral)
         self.n_correction = 3
         self.correction_scale = float(correction_scale)
         gains = self.pid.gains
@@ -66,10 +68,13 @@ class QuadReflex:
 class ArmReflex:
     """Operational-space PD reflex of the arm with a learned correction of the action."""
 
-    def __init__(self, env: Any, correction_scale: float = 0.3, integral: bool = False) -> None:
+    def __init__(self, env: Any, correction_scale: float = 0.3, integral: bool = False,
+                 teach_zone_m: float = 0.05) -> None:
         self.ctl = ArmPDController.from_env(env, integral=integral)
         self.n_correction = int(env.unwrapped.action_space.shape[0])
         self.correction_scale = float(correction_scale)
+        self.teach_zone_m = float(teach_zone_m)
+        self._zero = np.zeros(self.n_correction)
 
     def reset(self) -> None:
         self.ctl.reset()
@@ -79,6 +84,13 @@ class ArmReflex:
         return np.clip(action, -1.0, 1.0).astype(np.float32)
 
     def teaching(self, obs: np.ndarray, error: np.ndarray) -> np.ndarray:
+        """The PD's position feedback, only near the target (within ``teach_zone_m``).
+
+        During a reach the feedback command mostly drives the motion, not a model error, so
+        learning from it there would teach the wrong correction (like a PID's integral zone).
+        """
+        if float(error @ error) > self.teach_zone_m**2:
+            return self._zero
         return self.ctl.feedback_action(error)
 
 

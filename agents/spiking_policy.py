@@ -24,7 +24,7 @@ from neurofit.neuromorphic.coding import (
     RateDecoder,
     fit_decoders,
 )
-from neurofit.neuromorphic.connectivity import AllToAll
+from neurofit.neuromorphic.connectivity import AllToAll, FixedProbability
 from neurofit.neuromorphic.counters import OpCounts
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import LIFParams
@@ -46,10 +46,11 @@ class PolicyShape:
     n_output_neurons: int = 200
     substeps: int = 10
     dt_s: float = 1e-4
-    decoder_tau_s: float = 0.005
+    decoder_tau_s: float = 0.02
     input_drive_v: float = 0.03
     input_width: float = 12.0
     weight_bound_v: float = 0.01
+    connection_p: float = 1.0
 
 
 class SpikingPolicy:
@@ -80,7 +81,8 @@ class SpikingPolicy:
         self.net.add_lif("hidden", self.encoder.n_neurons, POLICY_NEURON, v_init=v0)
         self.net.add_lif("output", shape.n_output_neurons, POLICY_NEURON,
                          gain=self.out_enc.gain, bias_v=self.out_enc.bias_v, v_init=v0)
-        self.net.connect("hidden", "output", AllToAll(), 0.0, name="learned")
+        rule_c = AllToAll() if shape.connection_p >= 1.0 else FixedProbability(shape.connection_p)
+        self.net.connect("hidden", "output", rule_c, 0.0, name="learned")
         self.net.set_plasticity("learned", rule)
         self.net.build()
         self.hidden_input = self.net.input_view("hidden")
@@ -93,8 +95,8 @@ class SpikingPolicy:
                                    tick_s=shape.substeps * shape.dt_s)
         self.hidden_rates = RateDecoder(np.zeros((self.encoder.n_neurons, 1)), tau_s=0.02,
                                         tick_s=shape.substeps * shape.dt_s)
-        self._counts_before = self.net.counts()
-        self.last_ops = OpCounts()
+        self._counts_at_mark = self.net.counts()
+        self.track_hidden_rates = False
         self._last_counts = np.zeros(self.net.n_neurons, dtype=np.int32)
 
     @property
@@ -102,15 +104,22 @@ class SpikingPolicy:
         return self.net.n_neurons
 
     def tick(self, x: np.ndarray) -> np.ndarray:
-        """Encode ``x``, advance one control tick, return the decoded output (a reused array)."""
-        self.encoder.encode(np.clip(x, -1.2, 1.2), out=self.hidden_input)
+        """Encode ``x`` (clipped in place to [-1.2, 1.2]), advance one control tick, return the
+        decoded output (a reused array)."""
+        np.clip(x, -1.2, 1.2, out=x)
+        self.encoder.encode_unchecked(x, self.hidden_input)
         counts = self.net.step(self.shape.substeps)
-        self.hidden_rates.update(counts[self._hidden])
-        after = self.net.counts()
-        self.last_ops = after - self._counts_before
-        self._counts_before = after
+        if self.track_hidden_rates:
+            self.hidden_rates.update(counts[self._hidden])
         self._last_counts = counts
         return self.decoder.update(counts[self._out])
+
+    def ops_since_mark(self) -> OpCounts:
+        """Operations since the previous call (exact; read from the kernel's counters)."""
+        now = self.net.counts()
+        delta = now - self._counts_at_mark
+        self._counts_at_mark = now
+        return delta
 
     def spiking_neurons(self) -> np.ndarray:
         """Indices of the neurons that spiked in the last tick (for recording)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from neurofit.neuromorphic._checks import check_array_finite, check_positive
 from neurofit.neuromorphic.neurons import LIFParams
@@ -57,12 +58,23 @@ class GaussianPopulationEncoder:
     def encode(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Currents for input ``x`` (shape ``(n_dims,)``), flattened dimension-major."""
         x = _as_input(x, self.n_dims)
-        diff = x[:, None] - self.centres[None, :]
-        currents = self.max_drive_v * np.exp(-(diff * diff) * self._inv_two_var)
         if out is None:
-            return currents.ravel()
-        out[:] = currents.ravel()
+            out = np.empty(self.n_neurons)
+        self.encode_unchecked(x, out)
         return out
+
+    def encode_unchecked(self, x: np.ndarray, out: np.ndarray) -> None:
+        """:meth:`encode` without input checks, for a caller that validated ``x`` (hot path)."""
+        _gaussian_fields(x, self.centres, self._inv_two_var, self.max_drive_v, out)
+
+
+@njit(cache=True)
+def _gaussian_fields(x, centres, inv_two_var, max_drive, out):
+    n = centres.shape[0]
+    for d in range(x.shape[0]):
+        for k in range(n):
+            diff = x[d] - centres[k]
+            out[d * n + k] = max_drive * np.exp(-diff * diff * inv_two_var)
 
 
 class SignedEncoder:
@@ -191,10 +203,21 @@ class RateDecoder:
 
     def update(self, counts: np.ndarray) -> np.ndarray:
         """Feed one tick's spike counts; return the decoded output (a reused array)."""
-        self.rates += self._alpha * (counts * self._inv_tick - self.rates)
-        np.dot(self.rates, self.decoders, out=self.output)
+        _filter_and_decode(counts, self._alpha, self._inv_tick, self.rates, self.decoders,
+                           self.output)
         return self.output
 
     def reset(self) -> None:
         self.rates[:] = 0.0
         self.output[:] = 0.0
+
+
+@njit(cache=True)
+def _filter_and_decode(counts, alpha, inv_tick, rates, decoders, output):
+    output[:] = 0.0
+    for i in range(rates.shape[0]):
+        r = rates[i] + alpha * (counts[i] * inv_tick - rates[i])
+        rates[i] = r
+        if r != 0.0:
+            for k in range(output.shape[0]):
+                output[k] += r * decoders[i, k]

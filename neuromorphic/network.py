@@ -401,6 +401,7 @@ class Network:
         self._no_probe = np.zeros(0, dtype=np.int64)
         self._no_probe_out = np.zeros((0, 0), dtype=fdt)
         self._rng_state = new_rng_state(self._kernel_seed)
+        self._tail: tuple | None = None
         self._built = True
         self.reset_state()
 
@@ -615,6 +616,7 @@ class Network:
         if size != self._mon_idx.size:
             self._mon_idx = np.resize(self._mon_idx, size)
             self._mon_step = np.resize(self._mon_step, size)
+            self._tail = None
 
     def run(
         self,
@@ -669,8 +671,10 @@ class Network:
         needed = self._mon_reserve * n_substeps
         if self._mon_idx.size - self._mon_n[0] < needed:
             self._grow_monitor(needed)
-        K.advance(n_substeps, self._t, self._ext, False, *self._kernel_tail(),
-                  self._no_probe, self._no_probe_out, *self._plasticity_tail())
+        if self._tail is None:  # the argument tuple is built once, not per tick
+            self._tail = (*self._kernel_tail(), self._no_probe, self._no_probe_out,
+                          *self._plasticity_tail())
+        K.advance(n_substeps, self._t, self._ext, False, *self._tail)
         self._t += n_substeps
         return self._tick_counts
 
@@ -857,6 +861,7 @@ def _quantise(w: np.ndarray, w_min: float, w_max: float, bits: int | None) -> np
     step = (w_max - w_min) / ((1 << bits) - 1)
     if step <= 0:
         return w
+    w = np.asarray(w, dtype=np.float64)  # float64 like the kernel: float32 misses its grid
     level = (w - w_min) / step
     base = np.floor(level)
-    return w_min + (base + (level - base >= 0.5)) * step
+    return np.minimum(w_min + (base + (level - base >= 0.5)) * step, w_max)

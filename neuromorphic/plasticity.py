@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numba import njit
 
 from neurofit.neuromorphic._checks import check_array_finite, check_finite, check_positive
 
@@ -143,9 +144,24 @@ def error_modulator(error: np.ndarray, encoders: np.ndarray, out: np.ndarray | N
             f"match encoders {encoders.shape}, got {error.shape}"
         )
     check_array_finite("error", error)
-    result = np.matmul(encoders, error, out=out)
-    np.negative(result, out=result)
-    return result
+    if out is not None and out.shape != (encoders.shape[0],):
+        raise ValueError(
+            f"out (the modulator) must have shape ({encoders.shape[0]},), one value per "
+            f"neuron of encoders {encoders.shape}, got {out.shape}"
+        )
+    if out is None:
+        out = np.empty(encoders.shape[0])
+    _negated_projection(encoders, error, out)
+    return out
+
+
+@njit(cache=True)
+def _negated_projection(encoders, error, out):
+    for i in range(encoders.shape[0]):
+        acc = 0.0
+        for k in range(encoders.shape[1]):
+            acc += encoders[i, k] * error[k]
+        out[i] = -acc
 
 
 class RunningBaseline:

@@ -11,13 +11,13 @@ of machine load (a shared 2-core machine) affects them alike.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
 import time
 from typing import Annotated, Any
 
 import typer
+
+from neurofit.scripts._machine import machine_info
 
 __all__ = [
     "REFERENCE_ENV_ID",
@@ -86,37 +86,6 @@ def _timed_steps(env: Any, actions: list[Any]) -> float:
             env.reset()
             t0 = clock()
     return total + clock() - t0
-
-
-def machine_info() -> dict[str, Any]:
-    """What the figures depend on: CPU, cores, load, library versions."""
-    import gymnasium as gym
-    import mujoco
-    import numpy as np
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        load: list[float] | None = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = None
-    return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "load_avg": load,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "mujoco": mujoco.__version__,
-        "gymnasium": gym.__version__,
-        "numpy": np.__version__,
-    }
 
 
 def run_bench(steps: int = 2000, repeats: int = 5, only: str | None = None) -> dict[str, Any]:

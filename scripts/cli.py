@@ -23,17 +23,18 @@ app.add_typer(bench_app, name="bench")
 
 def _register() -> None:
     """Attach every command module's commands to the apps above."""
-    from neurofit.scripts import bench_env
-
-    bench_env.register(bench_app)
-    # demo and bench_engine are being written in parallel: tolerate their absence until they land
-    pending = ("demo", "bench_engine")
-    if any(importlib.util.find_spec(f"neurofit.scripts.{m}") is None for m in pending):
-        return
-    from neurofit.scripts import bench_engine, demo
+    from neurofit.scripts import bench_agent, bench_engine, bench_env, demo
 
     demo.register(app)
-    bench_engine.register(bench_app)
+    for module in (bench_engine, bench_env, bench_agent):
+        module.register(bench_app)
+    # modules still being written in parallel: registered once they exist
+    pending = {"train": app, "evaluate": app, "energy": app, "replay": app,
+               "bench_plasticity": bench_app, "bench_learning": bench_app,
+               "bench_record": bench_app, "bench_energy": bench_app}
+    for name, target in pending.items():
+        if importlib.util.find_spec(f"neurofit.scripts.{name}") is not None:
+            importlib.import_module(f"neurofit.scripts.{name}").register(target)
 
 
 _register()
