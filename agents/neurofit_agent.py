@@ -55,6 +55,7 @@ class AgentConfig:
         n_output_neurons: neurons of the output population.
         substeps: network steps per control tick (one compiled call).
         dt_s: network step.
+        tau_mem_s, tau_syn_s: membrane and synaptic time constants of the network's neurons.
         learning_rate: η of the plastic projection.
         weight_bound_v: learned weights stay in ``[-bound, bound]`` volts.
         connection_p: connection probability of the plastic hidden → output projection (1 =
@@ -76,6 +77,8 @@ class AgentConfig:
     n_output_neurons: int = 200
     substeps: int = 10
     dt_s: float = 1e-4
+    tau_mem_s: float = 0.010
+    tau_syn_s: float = 0.005
     learning_rate: float = 4e-3
     weight_bound_v: float = 0.01
     connection_p: float = 0.5
@@ -97,7 +100,7 @@ class AgentConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("dt_s", "weight_bound_v", "correction_limit", "tau_elig_s",
+        for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit", "tau_elig_s",
                      "action_scale"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -177,7 +180,8 @@ class NeuroFitAgent:
                             n_output_neurons=config.n_output_neurons,
                             substeps=config.substeps, dt_s=config.dt_s,
                             weight_bound_v=config.weight_bound_v,
-                            connection_p=config.connection_p)
+                            connection_p=config.connection_p, tau_mem_s=config.tau_mem_s,
+                            tau_syn_s=config.tau_syn_s)
         self.policy = SpikingPolicy(shape, rule, analog=AnalogProfile(**config.analog),
                                     seed=config.seed)
         self.meter = EnergyMeter(config.energy_profile, control_dt_s)
@@ -195,6 +199,7 @@ class NeuroFitAgent:
             self.policy.track_hidden_rates = True
         self.last_energy_j = 0.0
         self.ticks = 0
+        self._last_error: np.ndarray | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -220,7 +225,7 @@ class NeuroFitAgent:
         if self.reflex is not None:
             self.reflex.reset()
         self.policy.modulator[:] = 0.0
-        self._last_error: np.ndarray | None = None
+        self._last_error = None
 
     def _encode(self, obs: np.ndarray, error: np.ndarray | None) -> np.ndarray:
         f = self._features
@@ -321,6 +326,10 @@ class NeuroFitAgent:
         arrays["config"] = np.frombuffer(self.config.to_json().encode(), dtype=np.uint8)
         if self.config.mode == "reward":
             arrays["critic.weights"] = self.critic.weights
+            arrays["critic.phi"] = self._phi
+        if self._last_error is not None:
+            arrays["last_error"] = self._last_error
+        arrays["ticks"] = np.array(self.ticks)
         if isinstance(self.reflex, QuadReflex):
             arrays["reflex.state"] = self.reflex.pid._state
         elif isinstance(self.reflex, ArmReflex):
@@ -351,6 +360,9 @@ class NeuroFitAgent:
         self._noise_rng.bit_generator.state = json.loads(bytes(arrays["noise_rng"]).decode())
         if self.config.mode == "reward":
             self.critic.weights[:] = arrays["critic.weights"]
+            self._phi[:] = arrays["critic.phi"]
+        self._last_error = arrays["last_error"].copy() if "last_error" in arrays else None
+        self.ticks = int(arrays["ticks"])
         if isinstance(self.reflex, QuadReflex):
             self.reflex.pid._state[:] = arrays["reflex.state"]
         elif isinstance(self.reflex, ArmReflex):

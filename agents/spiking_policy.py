@@ -13,7 +13,7 @@ One :meth:`SpikingPolicy.tick` is one compiled network call of ``substeps`` step
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -51,6 +51,14 @@ class PolicyShape:
     input_width: float = 12.0
     weight_bound_v: float = 0.01
     connection_p: float = 1.0
+    tau_mem_s: float = POLICY_NEURON.tau_mem_s
+    tau_syn_s: float = POLICY_NEURON.tau_syn_exc_s
+
+    @property
+    def neuron(self) -> LIFParams:
+        """The LIF parameters of both populations."""
+        return replace(POLICY_NEURON, tau_mem_s=self.tau_mem_s, tau_syn_exc_s=self.tau_syn_s,
+                       tau_syn_inh_s=self.tau_syn_s)
 
 
 class SpikingPolicy:
@@ -67,19 +75,20 @@ class SpikingPolicy:
                  analog: AnalogProfile | None = None, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
         self.shape = shape
+        neuron = shape.neuron
         self.encoder = GaussianPopulationEncoder(
             shape.n_inputs, shape.n_per_input, low=-1.1, high=1.1,
             max_drive_v=shape.input_drive_v, width=shape.input_width,
         )
-        self.out_enc = NEFEncoder(shape.n_output_neurons, shape.n_outputs, POLICY_NEURON, rng=rng)
+        self.out_enc = NEFEncoder(shape.n_output_neurons, shape.n_outputs, neuron, rng=rng)
         #: the direction in which each output neuron's input moves the decoded output
         self.output_dirs = self.out_enc.encoders * self.out_enc.gain[:, None]
         samples = rng.uniform(-1, 1, size=(max(400, 100 * shape.n_outputs), shape.n_outputs))
-        decoders = fit_decoders(self.out_enc.rates(samples, POLICY_NEURON), samples)
+        decoders = fit_decoders(self.out_enc.rates(samples, neuron), samples)
         self.net = Network(dt_s=shape.dt_s, seed=seed, tick_steps=shape.substeps, analog=analog)
-        v0 = (POLICY_NEURON.v_reset, POLICY_NEURON.v_thresh)
-        self.net.add_lif("hidden", self.encoder.n_neurons, POLICY_NEURON, v_init=v0)
-        self.net.add_lif("output", shape.n_output_neurons, POLICY_NEURON,
+        v0 = (neuron.v_reset, neuron.v_thresh)
+        self.net.add_lif("hidden", self.encoder.n_neurons, neuron, v_init=v0)
+        self.net.add_lif("output", shape.n_output_neurons, neuron,
                          gain=self.out_enc.gain, bias_v=self.out_enc.bias_v, v_init=v0)
         rule_c = AllToAll() if shape.connection_p >= 1.0 else FixedProbability(shape.connection_p)
         self.net.connect("hidden", "output", rule_c, 0.0, name="learned")
