@@ -7,13 +7,12 @@ A dataset directory follows Minari's layout, so ``minari.MinariDataset(<dir>/dat
     <dataset dir>/data/main_data.hdf5       episode_<i> -> external link into episodes/
     <dataset dir>/data/episodes/episode_<i>.hdf5   one finished episode: group /episode_<i>
 
-Every file is written to ``<name>.tmp``, flushed, fsync-ed and renamed into place, so a killed
-process leaves each file either complete or absent (and a stray ``.tmp`` that readers ignore).
+Every file is written to ``<name>.tmp`` and renamed into place (fsync-ed first if durable), so a
+killed process leaves each file complete or absent (and a stray ``.tmp`` that readers ignore).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -124,39 +123,6 @@ def jsonable(value: Any, where: str = "value") -> Any:
 
 
 _STATE_KEYS = frozenset(DISTURBANCE_STATE_KEYS)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable (no-op where directories cannot be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a closed file's data to disk."""
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-
-
-def replace_atomic(tmp: Path, final: Path, durable: bool = True) -> None:
-    """Rename a fully written ``tmp`` onto ``final`` (fsync first when ``durable``)."""
-    if durable:
-        fsync_file(tmp)
-    os.replace(tmp, final)
-    if durable:
-        fsync_dir(final.parent)
-
-
-def write_json_atomic(path: Path, obj: Any, durable: bool = True) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-    replace_atomic(tmp, path, durable)
 
 
 def serialize_space(space: Any) -> str:

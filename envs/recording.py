@@ -41,7 +41,6 @@ numpy, python), env id and kwargs, agent class and config, the caller's ``metada
         qpos, qvel, act, time_s   read from MjData
         <every numeric, bool or string key of the env's info> (error, power_w, energy_j,
                                   reward terms, termination_reason ...), nested dicts as groups
-        disturbances/<i>/<key>    the changing part of each disturbance (active, force_n ...)
         agent/spikes/indptr (N+2,) int64, agent/spikes/indices (M,) int32
                                   CSR: the neurons that spiked on row k are
                                   indices[indptr[k]:indptr[k + 1]]
@@ -73,10 +72,9 @@ import importlib.metadata
 import json
 import platform
 import re
-import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, SupportsFloat
 
@@ -86,12 +84,16 @@ import mujoco
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
+from neurofit.envs._record_columns import (
+    KeySchema,
+    column,
+    spikes_csr,
+    stack,
+)
 from neurofit.envs._record_format import (
     DATA_DIR,
-    DISTURBANCE_STATE_KEYS,
     EPISODES_DIR,
     FORMAT_VERSION,
-    MAIN_FILE,
     METADATA_FILE,
     MINARI_LAYOUT_VERSION,
     RUN_DATASET_DIR,
@@ -99,14 +101,16 @@ from neurofit.envs._record_format import (
     TMP_SUFFIX,
     DatasetVersionError,
     RecordingError,
-    episode_file,
     episode_group,
     find_episode_files,
     jsonable,
     read_metadata,
-    replace_atomic,
     serialize_space,
+)
+from neurofit.envs._record_writer import (
+    DatasetWriter,
     write_json_atomic,
+    write_main,
 )
 
 __all__ = [
@@ -198,9 +202,19 @@ def _agent_config(agent: Any) -> dict[str, Any]:
     return out
 
 
+# fields of a recorded row (see _Episode)
+_OBS, _INFO, _QPOS, _QVEL, _ACT, _TIME, _TICK, _ACTION, _REWARD, _TERM, _TRUNC = range(11)
+
+
 @dataclasses.dataclass
 class _Episode:
-    """One episode in memory (lists, stacked when it ends)."""
+    """One episode in memory: one tuple per row, transposed into columns when it ends.
+
+    Row 0 (the reset) is ``(obs, info values, qpos, qvel, act, time, tick)``; row k >= 1
+    adds ``(action, reward, terminated, truncated)`` of step k. The info values are a tuple
+    in the order of the recorder's info schema; ``tick`` is ``(spikes, ops values, other
+    values)`` or None.
+    """
 
     index: int
     seed: int | None
@@ -208,18 +222,11 @@ class _Episode:
     rng_state: dict[str, Any] | None
     initial_state: np.ndarray | None
     disturbances: list[Any]
-    observations: list[Any] = dataclasses.field(default_factory=list)
-    actions: list[Any] = dataclasses.field(default_factory=list)
-    rewards: list[float] = dataclasses.field(default_factory=list)
-    terminations: list[bool] = dataclasses.field(default_factory=list)
-    truncations: list[bool] = dataclasses.field(default_factory=list)
-    infos: list[Mapping[str, Any]] = dataclasses.field(default_factory=list)
-    qpos: list[np.ndarray] = dataclasses.field(default_factory=list)
-    qvel: list[np.ndarray] = dataclasses.field(default_factory=list)
-    act: list[np.ndarray] = dataclasses.field(default_factory=list)
-    time_s: list[float] = dataclasses.field(default_factory=list)
-    ticks: list[Mapping[str, Any] | None] = dataclasses.field(default_factory=list)
-    spikes: list[np.ndarray] = dataclasses.field(default_factory=list)
+    rows: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.rows) - 1
 
 
 class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
@@ -237,7 +244,9 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         resume: append to an existing dataset at ``path`` (same env id) instead of failing.
         save_partial: write an unfinished episode on ``reset``/``close`` (its last step marked
             truncated, as Minari's DataCollector does) instead of dropping it.
-        durable: fsync every file before renaming it into place.
+        durable: also fsync every file before renaming it into place, so finished episodes
+            survive a power loss or OS crash, not only a killed process (which the renames
+            alone already guarantee). Costs a few ms per episode.
         compression: HDF5 filter for the per-step arrays (``None``, ``"gzip"``, ``"lzf"``).
 
     Raises:
@@ -255,7 +264,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         dataset_id: str | None = None,
         resume: bool = False,
         save_partial: bool = True,
-        durable: bool = True,
+        durable: bool = False,
         compression: str | None = None,
     ) -> None:
         super().__init__(env)
@@ -279,6 +288,9 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         self._mj: mujoco.MjData | None = None
         self._mj_model: mujoco.MjModel | None = None
         self._views: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._info_schema = KeySchema(skip=("disturbances", "qpos", "qvel", "time_s"))
+        self._ops_schema = KeySchema()
+        self._tick_schema = KeySchema(skip=("spikes", "ops"))
         self._write_time_s = 0.0
         self._last_written: Path | None = None
         try:
@@ -298,6 +310,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         else:
             self._meta = self._create(dataset_id, user)
         self._next_index = self._meta["total_episodes"]
+        self._writer = DatasetWriter(self._data_dir, self._meta, self._durable, compression)
 
     # -- public -------------------------------------------------------------------------------
     @classmethod
@@ -337,7 +350,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
 
     @property
     def episodes_written(self) -> int:
-        """Episodes in the dataset so far (those of a resumed dataset included)."""
+        """Episodes on disk so far (those of a resumed dataset included)."""
         return int(self._meta["total_episodes"])
 
     @property
@@ -385,8 +398,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             else [],
         )
         self._ep = ep
-        self._append_obs_info(ep, obs, info)
-        self._append_tick(ep)
+        ep.rows.append(self._row(obs, info))
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -395,48 +407,53 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         ep = self._ep
         if ep is None:  # stepping without reset: the env decides (OrderEnforcing raises)
             return obs, reward, terminated, truncated, info
-        ep.actions.append(np.array(action))
-        ep.rewards.append(float(reward))
-        ep.terminations.append(bool(terminated))
-        ep.truncations.append(bool(truncated))
-        self._append_obs_info(ep, obs, info)
-        self._append_tick(ep)
+        a = action.copy() if isinstance(action, np.ndarray) else np.array(action)
+        ep.rows.append((*self._row(obs, info), a, reward, terminated, truncated))
         if terminated or truncated:
             self._finish("terminated" if terminated else "truncated")
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:
         """Save an unfinished episode (if ``save_partial``) and close the env."""
-        if self._ep is not None:
-            self._end_unfinished("close")
-        super().close()
+        try:
+            if self._ep is not None:
+                self._end_unfinished("close")
+        finally:
+            super().close()
 
-    # -- per step --------------------------------------------------------------------------
-    def _append_obs_info(self, ep: _Episode, obs: Any, info: Mapping[str, Any]) -> None:
-        ep.observations.append(np.array(obs) if not isinstance(obs, dict) else copy.deepcopy(obs))
-        ep.infos.append(info)
-        if self._views is not None:
-            qpos, qvel, act = self._views
-            ep.qpos.append(qpos.copy())
-            ep.qvel.append(qvel.copy())
-            ep.act.append(act.copy())
-            ep.time_s.append(self._mj.time)  # type: ignore[union-attr]
-
-    def _append_tick(self, ep: _Episode) -> None:
-        if self._tick is None:
-            return
-        tick = self._tick()
-        spikes = tick.get("spikes")
-        ep.spikes.append(
-            np.zeros(0, np.int32) if spikes is None else np.array(spikes, dtype=np.int32)
-        )
-        ep.ticks.append(tick)
+    def _row(self, obs: Any, info: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The per-step record: copies of what the env or agent may overwrite later."""
+        o = obs.copy() if isinstance(obs, np.ndarray) else copy.deepcopy(obs)
+        vals = self._info_schema.extract(info)
+        tick = None
+        if self._tick is not None:
+            t = self._tick()
+            s = t.get("spikes")
+            spikes = (
+                s.copy()
+                if isinstance(s, np.ndarray) and s.dtype == np.int32
+                else np.array(() if s is None else s, dtype=np.int32)
+            )
+            ops = t.get("ops")
+            tick = (
+                spikes,
+                self._ops_schema.extract(ops) if isinstance(ops, Mapping) else (),
+                self._tick_schema.extract(t),
+            )
+        qpos, qvel = info.get("qpos"), info.get("qvel")  # the env's own copies when it has them
+        v = self._views
+        if v is None:
+            return (o, vals, qpos, qvel, None, info.get("time_s"), tick)
+        if not isinstance(qpos, np.ndarray) or not isinstance(qvel, np.ndarray):
+            qpos, qvel = v[0].copy(), v[1].copy()
+        return (o, vals, qpos, qvel, v[2].copy(), self._mj.time, tick)  # type: ignore[union-attr]
 
     # -- episode end -----------------------------------------------------------------------
     def _end_unfinished(self, why: str) -> None:
         ep = self._ep
-        if ep is not None and ep.rewards and self._save_partial:
-            ep.truncations[-1] = True  # Minari's convention for an episode cut short
+        if ep is not None and ep.n_steps > 0 and self._save_partial:
+            last = ep.rows[-1]
+            ep.rows[-1] = (*last[:-1], True)  # truncated: Minari's mark of an episode cut short
             self._finish(why)
         self._ep = None
 
@@ -445,33 +462,39 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         assert ep is not None
         self._ep = None
         t0 = time.perf_counter()
-        path = self._write_episode(ep, ended_by)
-        self._link_episode(ep.index, len(ep.rewards))
+        attrs, tree = self._payload(ep, ended_by)
+        self._last_written = self._writer.episode(ep.index, ep.n_steps, attrs, tree)
         self._next_index = ep.index + 1
-        self._last_written = path
         self._write_time_s += time.perf_counter() - t0
 
-    def _write_episode(self, ep: _Episode, ended_by: str) -> Path:
-        n = len(ep.rewards)
-        infos = _columns(ep.infos)
-        infos.pop("disturbances", None)  # stored as JSON (constructor) + state columns below
-        dist = _disturbance_columns(ep.infos)
-        if dist:
-            infos["disturbances"] = dist
-        if self._views is not None or ep.qpos:
-            infos["qpos"] = np.stack(ep.qpos)
-            infos["qvel"] = np.stack(ep.qvel)
-            infos["act"] = np.stack(ep.act)
-            infos["time_s"] = np.asarray(ep.time_s, dtype=np.float64)
-        agent = _agent_columns(ep) if ep.ticks else None
-        if agent is not None:
+    def _payload(self, ep: _Episode, ended_by: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The episode's HDF5 attributes and datasets (arrays, nested dicts of arrays)."""
+        n = ep.n_steps
+        rows = ep.rows
+        cols = list(zip(*rows[1:], strict=True)) if n else [()] * 11
+        first = rows[0]
+        full = [(first[i], *cols[i]) for i in range(_TICK + 1)]
+        infos = self._info_schema.columns(full[_INFO])
+        for key, i in (("qpos", _QPOS), ("qvel", _QVEL), ("act", _ACT), ("time_s", _TIME)):
+            col = column(full[i])
+            if col is not None:
+                infos[key] = col
+        agent = None
+        if first[_TICK] is not None:
+            ticks = list(zip(*full[_TICK], strict=True))
+            agent = {"spikes": spikes_csr(ticks[0])}
+            ops = self._ops_schema.columns(ticks[1])
+            if ops:
+                agent["ops"] = ops
+            agent.update(self._tick_schema.columns(ticks[2]))
             infos["agent"] = agent
-        rewards = np.asarray(ep.rewards, dtype=np.float64)
+        rewards = np.array(cols[_REWARD], dtype=np.float64)
         attrs: dict[str, Any] = {"id": ep.index, "total_steps": n}
         if ep.seed is not None:
             attrs["seed"] = ep.seed
         if ep.options is not None:
-            attrs.update(_flatten(ep.options, "options"))
+            attrs.update(_flatten(ep.options, "options"))  # Minari's form
+            attrs["neurofit/options"] = json.dumps(ep.options)
         attrs["neurofit/format_version"] = FORMAT_VERSION
         attrs["neurofit/ended_by"] = ended_by
         attrs["neurofit/rng_state"] = json.dumps(ep.rng_state) if ep.rng_state else ""
@@ -488,35 +511,17 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             )
             attrs["neurofit/spike_count"] = int(agent["spikes"]["indices"].shape[0])
 
-        self._episodes_dir.mkdir(parents=True, exist_ok=True)
-        final = self._episodes_dir / episode_file(ep.index)
-        tmp = final.with_name(final.name + TMP_SUFFIX)
-        with h5py.File(tmp, "w") as f:
-            g = f.create_group(episode_group(ep.index))
-            g.attrs.update(attrs)
-            self._put(g, "observations", _stack(ep.observations))
-            self._put(g, "actions", _stack(ep.actions) if n else np.zeros((0,)))
-            self._put(g, "rewards", rewards)
-            self._put(g, "terminations", np.asarray(ep.terminations, dtype=bool))
-            self._put(g, "truncations", np.asarray(ep.truncations, dtype=bool))
-            if ep.initial_state is not None:
-                g.create_dataset("initial_state", data=ep.initial_state)
-                g["initial_state"].attrs["spec"] = STATE_SPEC
-            self._put(g, "infos", infos)
-        replace_atomic(tmp, final, self._durable)
-        return final
-
-    def _put(self, group: h5py.Group, name: str, value: Any) -> None:
-        if isinstance(value, dict):
-            sub = group.create_group(name)
-            for k, v in value.items():
-                self._put(sub, k, v)
-            return
-        if value.dtype.kind in "OUS":
-            group.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype())
-            return
-        big = self._compression is not None and value.size >= 1024
-        group.create_dataset(name, data=value, compression=self._compression if big else None)
+        tree: dict[str, Any] = {
+            "observations": stack(full[_OBS]),
+            "actions": stack(cols[_ACTION]) if n else np.zeros((0,)),
+            "rewards": rewards,
+            "terminations": np.array(cols[_TERM], dtype=bool),
+            "truncations": np.array(cols[_TRUNC], dtype=bool),
+            "infos": infos,
+        }
+        if ep.initial_state is not None:
+            tree["initial_state"] = (ep.initial_state, STATE_SPEC)
+        return attrs, tree
 
     # -- dataset files ---------------------------------------------------------------------
     def _create(self, dataset_id: str | None, user: dict[str, Any]) -> dict[str, Any]:
@@ -554,7 +559,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
                 "metadata": user,
             },
         }
-        _write_main(self._data_dir, {}, self._durable)
+        write_main(self._data_dir, (), self._durable)
         write_json_atomic(self._data_dir / METADATA_FILE, meta, self._durable)
         return meta
 
@@ -576,24 +581,8 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         repair_dataset(self._path, durable=self._durable)
         return read_metadata(self._data_dir)
 
-    def _link_episode(self, index: int, steps: int) -> None:
-        main = self._data_dir / MAIN_FILE
-        tmp = main.with_name(main.name + TMP_SUFFIX)
-        shutil.copyfile(main, tmp)
-        with h5py.File(tmp, "a") as f:
-            name = episode_group(index)
-            if name in f:
-                del f[name]
-            f[name] = h5py.ExternalLink(f"{EPISODES_DIR}/{episode_file(index)}", f"/{name}")
-        replace_atomic(tmp, main, self._durable)
-        meta = self._meta
-        meta["total_episodes"] = index + 1
-        meta["total_steps"] = int(meta["total_steps"]) + steps
-        meta["dataset_size"] = _size_mb(self._data_dir)
-        write_json_atomic(self._data_dir / METADATA_FILE, meta, self._durable)
 
-
-def repair_dataset(path: str | Path, durable: bool = True) -> dict[str, Any]:
+def repair_dataset(path: str | Path, durable: bool = False) -> dict[str, Any]:
     """Re-link every complete episode file and recount ``metadata.json`` after a crash.
 
     A run killed between writing an episode file and updating ``main_data.hdf5`` /
@@ -623,22 +612,12 @@ def repair_dataset(path: str | Path, durable: bool = True) -> dict[str, Any]:
                 steps += int(f[episode_group(i)].attrs["total_steps"])
         except (OSError, KeyError):
             pass  # unreadable: still linked, so the numbering stays Minari's (0 .. k-1)
-    _write_main(data_dir, linked, durable)
+    write_main(data_dir, linked, durable)
     meta["total_episodes"] = len(linked)
     meta["total_steps"] = steps
     meta["dataset_size"] = _size_mb(data_dir)
     write_json_atomic(data_dir / METADATA_FILE, meta, durable)
     return meta
-
-
-def _write_main(data_dir: Path, episodes: Mapping[int, Path], durable: bool) -> None:
-    main = data_dir / MAIN_FILE
-    tmp = main.with_name(main.name + TMP_SUFFIX)
-    with h5py.File(tmp, "w", track_order=True) as f:
-        for i in episodes:
-            name = episode_group(i)
-            f[name] = h5py.ExternalLink(f"{EPISODES_DIR}/{episode_file(i)}", f"/{name}")
-    replace_atomic(tmp, main, durable)
 
 
 def _size_mb(data_dir: Path) -> float:
@@ -653,10 +632,6 @@ def _check_dataset_id(dataset_id: str) -> None:
         )
 
 
-# -- turning lists of per-step values into arrays -------------------------------------------
-_MISSING = object()
-
-
 def _flatten(d: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
@@ -666,91 +641,3 @@ def _flatten(d: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         else:
             out[key] = json.dumps(v) if isinstance(v, (list, dict)) or v is None else v
     return out
-
-
-def _stack(values: Sequence[Any]) -> Any:
-    """Stack per-step observations or actions (arrays, numbers, dicts or tuples of them)."""
-    first = values[0]
-    if isinstance(first, dict):
-        return {k: _stack([v[k] for v in values]) for k in first}
-    if isinstance(first, tuple):
-        return {f"_index_{i}": _stack([v[i] for v in values]) for i in range(len(first))}
-    return np.stack([np.asarray(v) for v in values]) if values else np.zeros((0,))
-
-
-def _column(values: list[Any]) -> Any:
-    """One info key over all rows -> array (or dict of arrays); None if it cannot be stored.
-
-    Rows without the key (or with None) are filled: NaN for floats, 0 / False for integers and
-    bools, "" for strings.
-    """
-    present = [v is not _MISSING and v is not None for v in values]
-    sample = next((v for v, ok in zip(values, present, strict=True) if ok), _MISSING)
-    if sample is _MISSING:
-        return None
-    if isinstance(sample, Mapping):
-        return _columns([v if isinstance(v, Mapping) else {} for v in values])
-    if isinstance(sample, str):
-        return np.array(
-            [v if ok else "" for v, ok in zip(values, present, strict=True)], dtype=object
-        )
-    if isinstance(sample, (bool, np.bool_, int, np.integer, float, np.floating)):
-        kind = np.asarray(sample).dtype.kind
-        dtype = {"b": bool, "i": np.int64, "u": np.int64}.get(kind, np.float64)
-        fill = np.nan if dtype is np.float64 else 0
-        return np.array(
-            [v if ok else fill for v, ok in zip(values, present, strict=True)], dtype=dtype
-        )
-    if isinstance(sample, (np.ndarray, list, tuple)):
-        arr = np.asarray(sample)
-        if arr.dtype.kind not in "biuf":
-            return None
-        fill = np.full(arr.shape, np.nan if arr.dtype.kind == "f" else 0, dtype=arr.dtype)
-        try:
-            return np.stack([v if ok else fill for v, ok in zip(values, present, strict=True)])
-        except ValueError:  # the shape changes during the episode: not a column
-            return None
-    return None
-
-
-def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Per-key columns of a list of info dicts (keys missing in some rows are filled)."""
-    keys: dict[str, None] = {}
-    for r in rows:
-        keys.update(dict.fromkeys(r))
-    out: dict[str, Any] = {}
-    for k in keys:
-        col = _column([r.get(k, _MISSING) for r in rows])
-        if col is not None and not (isinstance(col, dict) and not col):
-            out[str(k)] = col
-    return out
-
-
-def _disturbance_columns(infos: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """``{"<i>": {key: column}}`` of the changing fields of each disturbance."""
-    lists = [inf.get("disturbances") for inf in infos]
-    if not any(isinstance(v, list) and v for v in lists):
-        return {}
-    n = max(len(v) for v in lists if isinstance(v, list))
-    out: dict[str, Any] = {}
-    for i in range(n):
-        rows = [
-            {k: v[i][k] for k in DISTURBANCE_STATE_KEYS if k in v[i]}
-            if isinstance(v, list) and i < len(v) and isinstance(v[i], Mapping)
-            else {}
-            for v in lists
-        ]
-        cols = _columns(rows)
-        if cols:
-            out[str(i)] = cols
-    return out
-
-
-def _agent_columns(ep: _Episode) -> dict[str, Any]:
-    """The agent's ticks: spikes as CSR (indptr, indices), other keys as columns."""
-    counts = np.fromiter((s.shape[0] for s in ep.spikes), dtype=np.int64, count=len(ep.spikes))
-    indptr = np.zeros(len(ep.spikes) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    indices = np.concatenate(ep.spikes) if ep.spikes else np.zeros(0, np.int32)
-    rest = _columns([{k: v for k, v in (t or {}).items() if k != "spikes"} for t in ep.ticks])
-    return {"spikes": {"indptr": indptr, "indices": indices}, **rest}

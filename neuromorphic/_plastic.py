@@ -68,7 +68,8 @@ def quantise(w, w_min, w_max, bits, stochastic, rng_state):
             base += 1.0
     elif level - base >= 0.5:
         base += 1.0
-    return w_min + base * step
+    # the top level in floating point can land past w_max (e.g. above 0 under a sign bound)
+    return min(w_min + base * step, w_max)
 
 
 @njit(cache=True)

@@ -59,12 +59,14 @@ class FunctionLearner:
         analog: analog non-idealities of the chip.
         weight_bits: stored precision of the learned weights (``None``: float).
         seed: seeds encoders, network and analog draws.
+        plastic: ``False`` builds the same network with a static projection (its weights stay
+            zero): the learning-off reference of ``neurofit bench plasticity``.
     """
 
     def __init__(self, n_pre: int = 800, n_post: int = 200, *, learning_rate: float = 4e-3,
                  tick_s: float = 1e-3, substeps: int = 10, analog: AnalogProfile | None = None,
                  weight_bits: int | None = None, stochastic_rounding: bool = True,
-                 seed: int = 0) -> None:
+                 seed: int = 0, plastic: bool = True) -> None:
         rng = np.random.default_rng(seed)
         dt_s = tick_s / substeps
         # local (Gaussian receptive field) tuning makes the learning problem well conditioned:
@@ -82,10 +84,11 @@ class FunctionLearner:
                          bias_v=self.post_enc.bias_v, v_init=(PARAMS.v_reset, PARAMS.v_thresh))
         self.net.connect("pre", "post", AllToAll(), 0.0, name="learned")
         bound = 0.01
-        self.net.set_plasticity("learned", pes(
-            learning_rate, w_min=-bound, w_max=bound, weight_bits=weight_bits,
-            stochastic_rounding=stochastic_rounding,
-        ))
+        if plastic:
+            self.net.set_plasticity("learned", pes(
+                learning_rate, w_min=-bound, w_max=bound, weight_bits=weight_bits,
+                stochastic_rounding=stochastic_rounding,
+            ))
         self.net.build()
         self._pre_input = self.net.input_view("pre")
         self._modulator = self.net.modulator_view("post")

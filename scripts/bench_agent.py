@@ -59,7 +59,7 @@ def register(bench_app: typer.Typer) -> None:
         fixed_action = agent.act(obs)
 
         def env_step() -> None:
-            o, _, term, trunc, _ = env.step(fixed_action)
+            _o, _, term, trunc, _ = env.step(fixed_action)
             if term or trunc:
                 env.reset(seed=2)
 

@@ -24,7 +24,7 @@ def _rollout(agent: NeuroFitAgent, env: gym.Env, steps: int, seed: int | None = 
     for _ in range(steps):
         action = agent.act(obs)
         actions.append(action.copy())
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, _truncated, info = env.step(action)
         agent.observe(obs, reward, terminated, info)
     return actions, obs
 
@@ -132,7 +132,7 @@ def test_record_tick_counts_add_up_to_the_network_counters() -> None:
             totals[key] += tick["ops"][key]
         n_spikes += tick["spikes"].size
         assert tick["compute_energy_j"] > 0
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, _truncated, info = env.step(action)
         agent.observe(obs, reward, terminated, info)
     assert totals == agent.policy.net.counts().as_dict()
     assert n_spikes <= totals["spikes"]  # a neuron can spike more than once per tick

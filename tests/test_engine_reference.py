@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from numba import config as numba_config
+
 from neurofit.neuromorphic.connectivity import FromLists
 from neurofit.neuromorphic.cuba import build_cuba
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import AdaptiveLIFParams, LIFParams
-from numba import config as numba_config
 
 JIT = not numba_config.DISABLE_JIT
 DT = 1e-4
@@ -286,7 +287,7 @@ def test_cuba_rate_short() -> None:
     net = build_cuba(4000, seed=0)
     counts = net.run(1.0).counts
     rate = counts.spikes / (4000 * 1.0)
-    assert abs(rate - CUBA_RATE_HZ) / CUBA_RATE_HZ < 0.15
+    assert abs(rate - CUBA_RATE_HZ) / CUBA_RATE_HZ < 0.10  # seeds 0-2 measured within 5%
     assert counts.neuron_updates == 4000 * 10_000
     assert net.n_synapses == pytest.approx(4000 * 4000 * 0.02, rel=0.01)
 

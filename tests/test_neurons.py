@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pytest
+
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import AdaptiveLIFParams, LIFParams
 
@@ -98,7 +99,7 @@ def adaptive_steady_isi_s(p: AdaptiveLIFParams, drive_v: float) -> float:
 
 
 def test_adaptive_lif_adapts_to_analytic_steady_state() -> None:
-    dt, drives = 1e-4, np.array([0.030, 0.050])
+    dt, drives = 1e-4, np.array([0.020, 0.030, 0.050, 0.100])
     net = Network(dt_s=dt, seed=0, dtype=np.float64)
     net.add_lif("alif", drives.size, ADAPTIVE, v_init=ADAPTIVE.v_reset, bias_v=drives,
                 record=True)
@@ -112,7 +113,7 @@ def test_adaptive_lif_adapts_to_analytic_steady_state() -> None:
         charge_s = ADAPTIVE.steady_isi_s(drive) - ADAPTIVE.refractory_s
         assert charge_s <= (train[0] + 1) * dt < charge_s + dt
         expected = adaptive_steady_isi_s(ADAPTIVE, drive)
-        assert late == pytest.approx(expected, rel=0.02)
+        assert late == pytest.approx(expected, rel=0.01)  # measured: within 0.2%
         assert np.ptp(np.diff(train)[-5:]) <= 1  # steady: the last intervals agree to a step
 
 
