@@ -706,7 +706,8 @@ def smallest_neurofit(
     n_per_input: Sequence[int] = (5, 10, 20, 50, 100),
     n_output_neurons: Sequence[int] = (10, 20, 50, 100, 200),
     substeps: Sequence[int] = (1, 2, 5, 10),
-    refine_top: int = 6,
+    refine_top: int = 8,
+    near_miss: float = 2.0,
     learning_rate_scales: Sequence[float] = (0.5, 2.0),
     connection_p: Sequence[float] = (0.25, 1.0),
     env_kwargs: Mapping[str, Any] | None = None,
@@ -718,9 +719,10 @@ def smallest_neurofit(
     Stage 1, a grid of sizes and substeps with ``base``'s learning rate and connectivity. When
     substeps shrink, the network step grows so that a tick still covers
     :data:`TICK_NETWORK_S` of network time (10 × 0.1 ms by default). Stage 2 gives the
-    ``refine_top`` cheapest configs that missed the score but would beat the best one found
-    a second chance: each of ``learning_rate_scales`` (× ``base.learning_rate``) and each of
-    ``connection_p`` (hidden → output connection probability), one change at a time.
+    ``refine_top`` cheapest near misses (RMS within ``near_miss ×`` the threshold) that would
+    beat the best config found a second chance: each of ``learning_rate_scales``
+    (× ``base.learning_rate``) and each of ``connection_p`` (hidden → output connection
+    probability), one change at a time.
 
     Returns:
         ``(best measurement or None, one dict per candidate)``.
@@ -753,7 +755,8 @@ def smallest_neurofit(
             for n_out in n_output_neurons:
                 run(replace(base, n_per_input=n_in, n_output_neurons=n_out, substeps=k,
                             dt_s=TICK_NETWORK_S / k), 1)
-    missed = sorted((t for t in tried if not t["meets_score"] and t["loihi_dynamic_j"] < best_j),
+    missed = sorted((t for t in tried if not t["meets_score"] and t["loihi_dynamic_j"] < best_j
+                     and t["rms_error_m"] <= near_miss * threshold_m),
                     key=lambda t: t["loihi_dynamic_j"])[:refine_top]
     for t in missed:
         cfg = t["_config"]
@@ -775,7 +778,7 @@ def smallest_matching_mlp(
     *,
     widths: Sequence[int] = (1, 2, 4, 8, 16, 32, 64),
     depths: Sequence[int] = (1, 2),
-    learning_rates: Sequence[float] = (0.01, 0.03, 0.1),
+    learning_rates: Sequence[float] = (0.01, 0.02, 0.03, 0.05, 0.1),
     stop_at_first: bool = True,
     env_kwargs: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
@@ -865,7 +868,7 @@ def compare_energy(
                                      progress=progress, **dict(neurofit_grid or {}))
     mlp, mlp_tried = smallest_matching_mlp(env_id, seeds, threshold, env_kwargs=ekw,
                                            progress=progress, **dict(mlp_grid or {}))
-    lrs = tuple((mlp_grid or {}).get("learning_rates", (0.01, 0.03, 0.1)))
+    lrs = tuple((mlp_grid or {}).get("learning_rates", (0.01, 0.02, 0.03, 0.05, 0.1)))
     linear: ControllerMeasurement | None = None
     linear_tried = []
     for lr in lrs:

@@ -339,6 +339,9 @@ class NeuroFitAgent:
         os.close(fd)
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; a checkpoint is not secret
         os.replace(tmp, path)
 
     def load_state(self, path: str | Path) -> None:
@@ -363,6 +366,7 @@ class NeuroFitAgent:
             self._phi[:] = arrays["critic.phi"]
         self._last_error = arrays["last_error"].copy() if "last_error" in arrays else None
         self.ticks = int(arrays["ticks"])
+        self.policy.ops_since_mark()  # the recorder's per-tick counts restart from here
         if isinstance(self.reflex, QuadReflex):
             self.reflex.pid._state[:] = arrays["reflex.state"]
         elif isinstance(self.reflex, ArmReflex):

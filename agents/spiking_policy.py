@@ -80,7 +80,8 @@ class SpikingPolicy:
             shape.n_inputs, shape.n_per_input, low=-1.1, high=1.1,
             max_drive_v=shape.input_drive_v, width=shape.input_width,
         )
-        self.out_enc = NEFEncoder(shape.n_output_neurons, shape.n_outputs, neuron, rng=rng)
+        self.out_enc = NEFEncoder(shape.n_output_neurons, shape.n_outputs, neuron,
+                                  max_rates_hz=(100.0, 200.0), rng=rng)
         #: the direction in which each output neuron's input moves the decoded output
         self.output_dirs = self.out_enc.encoders * self.out_enc.gain[:, None]
         samples = rng.uniform(-1, 1, size=(max(400, 100 * shape.n_outputs), shape.n_outputs))

@@ -31,10 +31,13 @@ when the step budget or a callback cut the episode), ``terminated``; ``return`` 
 ``rms_error_last_half`` (the same over the episode's second half), ``rms_error_<i>`` per error
 component; ``actuator_energy_j`` and ``actuator_power_w`` (from ``info["power_w"]``); for agents
 that count operations (``agent.energy()``): ``spike_rate_hz`` (per neuron, in network time),
-``activity`` (spikes per neuron update), ``ops_per_tick`` and each operation per tick,
+``activity`` (spikes per neuron update), ``ops_per_tick`` (every counted operation: neuron
+updates, spikes, synaptic events and weight updates; or a DNN's MACs, activations and memory
+accesses) and each operation per tick (``<op>_per_tick``),
 ``compute_<category>_j`` per energy category for the episode (spikes, synaptic, neuron, learning,
-mac, memory, static), ``compute_energy_j``, ``compute_energy_per_tick_j`` and
-``compute_power_w``. Values that do not apply are empty in the CSV and null in the JSON.
+mac, memory, static), ``compute_energy_j``, ``compute_energy_per_tick_j``,
+``compute_dynamic_per_tick_j`` (static left out) and ``compute_power_w`` (on the agent's
+``energy_profile``). Values that do not apply are empty in the CSV and null in the JSON.
 
 ## Resume gives the same result
 
@@ -59,11 +62,12 @@ import multiprocessing
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -71,6 +75,7 @@ import numpy as np
 import neurofit.envs  # noqa: F401  (registers the neurofit/ ids)
 from neurofit.agents.baselines import AGENT_KINDS, make_agent
 from neurofit.agents.neurofit_agent import MODES, AgentConfig, NeuroFitAgent
+from neurofit.neuromorphic.counters import OpCounts
 
 __all__ = [
     "Callback",
@@ -149,8 +154,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_env_id(self.env_id)
-        if not isinstance(self.env_kwargs, dict):
-            raise ValueError(f"env_kwargs must be a dict, got {self.env_kwargs!r}")
+        for name in ("env_kwargs", "agent_config"):
+            value = getattr(self, name)
+            if not isinstance(value, dict):
+                raise ValueError(f"{name} must be a dict, got {value!r}")
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name} must be JSON-able (it is saved with the run): "
+                                 f"{exc}") from None
         if self.agent not in AGENT_KINDS:
             raise ValueError(
                 f"unknown agent {self.agent!r}; choose one of {', '.join(AGENT_KINDS)}")
@@ -162,8 +174,6 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 what = "a positive integer" if low == 1 else "a non-negative integer"
                 raise ValueError(f"{name} must be {what}, got {value!r}")
-        if not isinstance(self.agent_config, dict):
-            raise ValueError(f"agent_config must be a dict, got {self.agent_config!r}")
         for name in ("mode", "seed"):
             if name in self.agent_config:
                 raise ValueError(f"{name} is set by TrainConfig.{name} (--{name}), not in "
@@ -230,8 +240,16 @@ def _check_env_id(env_id: Any) -> None:
 
 
 def make_env(config: TrainConfig) -> gym.Env[Any, Any]:
-    """``gymnasium.make(config.env_id, **config.env_kwargs)``."""
-    return gym.make(config.env_id, **config.env_kwargs)
+    """``gymnasium.make(config.env_id, **config.env_kwargs)``.
+
+    Raises:
+        ValueError: the env does not take one of ``env_kwargs`` (or rejects its value).
+    """
+    try:
+        return gym.make(config.env_id, **config.env_kwargs)
+    except TypeError as exc:
+        raise ValueError(f"{config.env_id} does not accept env_kwargs "
+                         f"{config.env_kwargs}: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------- callbacks
@@ -283,14 +301,21 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _compute_totals(agent: Any) -> tuple[Any, Any, Any, float] | None:
-    """(op counts, DNN cost, energy by category, static J per tick) so far, or None."""
+class _Totals(NamedTuple):
+    counts: OpCounts  # spiking-network operations so far
+    dnn: dict[str, int]  # DNN operations so far
+    energy: dict[str, float]  # joules by category (agent.energy() charges one static tick)
+    static_tick_j: float  # the profile's static energy per control tick
+
+
+def _compute_totals(agent: Any) -> _Totals | None:
+    """What the agent has computed so far, from ``agent.energy()`` (None without it)."""
     energy = getattr(agent, "energy", None)
     if energy is None:
         return None
     meter = energy()
-    return meter.counts, meter.dnn_cost, meter.totals(), \
-        meter.profile.static_w * meter.control_dt_s
+    return _Totals(meter.counts, meter.dnn_cost.as_dict(), meter.totals()._asdict(),
+                   meter.profile.static_w * meter.control_dt_s)
 
 
 class _EpisodeStats:
@@ -349,7 +374,8 @@ class _EpisodeStats:
         if end is None or self._start is None:
             return {"spike_rate_hz": None, "ops_per_tick": None,
                     "compute_energy_per_tick_j": None, "compute_power_w": None}
-        counts = end[0] - self._start[0]
+        start = self._start
+        counts = end.counts - start.counts
         out: dict[str, Any] = {}
         if counts.neuron_updates > 0:
             dt_s = float(getattr(getattr(self._agent, "config", None), "dt_s", math.nan))
@@ -357,19 +383,19 @@ class _EpisodeStats:
             out["activity"] = counts.spikes / counts.neuron_updates
             ops = counts.as_dict()
         else:
-            start_dnn = self._start[1].as_dict()
-            ops = {k: v - start_dnn[k] for k, v in end[1].as_dict().items()}
+            ops = {k: v - start.dnn[k] for k, v in end.dnn.items()}
             out["spike_rate_hz"] = None
         out["ops_per_tick"] = sum(ops.values()) / ticks
         for name, value in ops.items():
             out[f"{name}_per_tick"] = value / ticks
-        energy = {k: end[2]._asdict()[k] - self._start[2]._asdict()[k] for k in end[2]._fields}
-        energy["static_j"] = end[3] * ticks  # agent.energy() charges one tick of static power
+        energy = {k: v - start.energy[k] for k, v in end.energy.items()}
+        energy["static_j"] = end.static_tick_j * ticks
         total = sum(energy.values())
         for name, value in energy.items():
             out[f"compute_{name}"] = value
         out["compute_energy_j"] = total
         out["compute_energy_per_tick_j"] = total / ticks
+        out["compute_dynamic_per_tick_j"] = (total - energy["static_j"]) / ticks
         out["compute_power_w"] = total / ticks / self._dt
         return out
 
@@ -394,14 +420,15 @@ def _mean_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------- files
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a unique temporary name beside ``path`` (mode from the umask), then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -626,10 +653,10 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / CONFIG_FILE, _config_json(config, env))
         if config.record:
-            from neurofit.envs.recording import EpisodeRecorder
+            from neurofit.envs.recording import RUN_DATASET_DIR, EpisodeRecorder
 
             env = EpisodeRecorder.for_run(
-                env, run_dir, agent, resume=(run_dir / "dataset").exists(),
+                env, run_dir, agent, resume=(run_dir / RUN_DATASET_DIR).exists(),
                 metadata={"seed": config.seed, "train_config": config.to_dict()})
         return _train_loop(config, run_dir, env, agent, state, callbacks, progress, t0)
     finally:
@@ -650,7 +677,8 @@ def _train_loop(config: TrainConfig, run_dir: Path, env: gym.Env[Any, Any], agen
     dt = _control_dt(env)
     total = config.total_steps
     stopped = False
-    bar = _Progress(total, step, enabled=progress, title=f"{config.agent} on {config.env_id}")
+    bar = _Progress(total, step, enabled=progress,
+                    title=f"{config.agent} {config.env_id.split('/')[-1]}")
     if hasattr(agent, "learning"):
         agent.learning = config.agent == "neurofit"
 
@@ -883,7 +911,10 @@ def evaluate(source: str | Path | Any, env_id: str | None = None, episodes: int 
             raise ValueError("evaluating an agent object needs env_id")
         agent_obj = source
     _check_env_id(env_id)
-    env = gym.make(env_id, **(env_kwargs or {}))
+    try:
+        env = gym.make(env_id, **(env_kwargs or {}))
+    except TypeError as exc:
+        raise ValueError(f"{env_id} does not accept env_kwargs {env_kwargs}: {exc}") from exc
     seeds = [episode_seed(seed, i, _EVAL_STREAM) for i in range(episodes)]
     results: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
@@ -903,10 +934,7 @@ def evaluate(source: str | Path | Any, env_id: str | None = None, episodes: int 
                 if before is not None:
                     agent_obj.learning = before
         for kind in baselines:
-            if kind in results:
-                kind_label = f"{kind} (baseline)"
-            else:
-                kind_label = kind
+            kind_label = f"{kind} (baseline)" if kind in results else kind
             try:
                 base = make_agent(kind, env, AgentConfig(seed=seed), mlp=mlp_path)
             except ValueError as exc:

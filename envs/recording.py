@@ -29,11 +29,10 @@ numpy, python), env id and kwargs, agent class and config, the caller's ``metada
 ``<path>/data/episodes/episode_<i>.hdf5``, group ``/episode_<i>`` (N = steps)::
 
     attrs   id, total_steps, seed (if reset with one), options/...   (Minari's)
-            neurofit/rng_state     JSON of env.np_random's state before reset (seed=None resets)
-            neurofit/disturbances  JSON of the disturbances' describe() at reset
-            neurofit/ended_by      "terminated" | "truncated" | "reset" | "close"
-            neurofit/return, neurofit/actuator_energy_j, neurofit/compute_energy_j,
-            neurofit/spike_count   summaries
+            neurofit   JSON: format_version; ended_by ("terminated" | "truncated" | "reset" |
+                       "close"); options; rng_state (env.np_random's state before a reset
+                       without seed); disturbances (their describe() at reset); summaries:
+                       return, actuator_energy_j, compute_energy_j, spike_count
     observations (N+1, ...)   actions (N, ...) in the dtype the agent passed (replay is exact)
     rewards (N,) float64      terminations, truncations (N,) bool
     initial_state             MuJoCo mjSTATE_INTEGRATION vector right after reset
@@ -286,7 +285,6 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         self.agent = agent
         self._ep: _Episode | None = None
         self._mj: mujoco.MjData | None = None
-        self._mj_model: mujoco.MjModel | None = None
         self._views: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._info_schema = KeySchema(skip=("disturbances", "qpos", "qvel", "time_s"))
         self._ops_schema = KeySchema()
@@ -332,6 +330,13 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             raise TypeError(f"{type(agent).__name__}.record_tick must be a method")
         self._agent = agent
         self._tick = hook
+        meta = getattr(self, "_meta", None)
+        if meta is not None and agent is not None:  # set after construction: record it now
+            info = _agent_config(agent)
+            meta["neurofit"]["agent"] = info
+            meta["neurofit"]["spikes_recorded"] = hook is not None
+            meta["algorithm_name"] = info["class"].rsplit(".", 1)[-1]
+            write_json_atomic(self._data_dir / METADATA_FILE, meta, self._durable)
 
     @property
     def path(self) -> Path:
@@ -376,12 +381,12 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         obs, info = self.env.reset(seed=seed, options=options)
         data = getattr(base, "data", None)
         if isinstance(data, mujoco.MjData):
-            self._mj, self._mj_model = data, base.model
+            self._mj = data
             self._views = (data.qpos, data.qvel, data.act)
             state = np.empty(mujoco.mj_stateSize(base.model, STATE_SPEC))
             mujoco.mj_getState(base.model, data, state, STATE_SPEC)
         else:
-            self._mj = self._mj_model = self._views = None
+            self._mj = self._views = None
             state = None
         try:
             opts = jsonable(options, "reset options") if options is not None else None
@@ -494,22 +499,23 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             attrs["seed"] = ep.seed
         if ep.options is not None:
             attrs.update(_flatten(ep.options, "options"))  # Minari's form
-            attrs["neurofit/options"] = json.dumps(ep.options)
-        attrs["neurofit/format_version"] = FORMAT_VERSION
-        attrs["neurofit/ended_by"] = ended_by
-        attrs["neurofit/rng_state"] = json.dumps(ep.rng_state) if ep.rng_state else ""
-        attrs["neurofit/disturbances"] = json.dumps(ep.disturbances)
-        attrs["neurofit/return"] = float(rewards.sum())
         energy = infos.get("energy_j")
-        attrs["neurofit/actuator_energy_j"] = (
-            float(energy[-1]) if isinstance(energy, np.ndarray) and energy.ndim == 1 else np.nan
-        )
+        nf: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "ended_by": ended_by,
+            "options": ep.options,
+            "rng_state": ep.rng_state,
+            "disturbances": ep.disturbances,
+            "return": float(rewards.sum()),
+            "actuator_energy_j": float(energy[-1])
+            if isinstance(energy, np.ndarray) and energy.ndim == 1 and energy.size
+            else None,
+        }
         if agent is not None:
             ce = agent.get("compute_energy_j")
-            attrs["neurofit/compute_energy_j"] = (
-                float(np.sum(ce)) if isinstance(ce, np.ndarray) else np.nan
-            )
-            attrs["neurofit/spike_count"] = int(agent["spikes"]["indices"].shape[0])
+            nf["compute_energy_j"] = float(np.sum(ce)) if isinstance(ce, np.ndarray) else None
+            nf["spike_count"] = int(agent["spikes"]["indices"].shape[0])
+        attrs["neurofit"] = json.dumps(nf)  # one attribute: each costs an HDF5 object write
 
         tree: dict[str, Any] = {
             "observations": stack(full[_OBS]),
@@ -577,6 +583,11 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             raise RecordingError(
                 f"{where}: the dataset records {nf.get('env_id')!r}, not {self._env_id!r}; "
                 "record each env to its own dataset"
+            )
+        if meta.get("env_spec") != self._spec_json:  # replay re-creates the env from it
+            raise RecordingError(
+                f"{where}: the dataset records {self._env_id} with other settings "
+                f"(kwargs {nf.get('env_kwargs')}); record these to another dataset"
             )
         repair_dataset(self._path, durable=self._durable)
         return read_metadata(self._data_dir)

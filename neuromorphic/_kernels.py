@@ -171,14 +171,20 @@ def _update_poisson(start, stop, p_spike, rng_state, spiked):
 
 @njit(cache=True)
 def _update_generator(start, stop, t, gen_step, gen_idx, gen_ptr, spiked):
+    """Flag this population's scheduled spikes of step ``t``.
+
+    ``gen_ptr`` (shared by all spike-source populations, whose entries are merged in time
+    order) points at the first entry not before ``t``; :func:`advance` moves it on once per
+    step, after every population has read its entries.
+    """
     for i in range(start, stop):
         spiked[i] = 0
     k = gen_ptr[0]
-    while k < gen_step.shape[0] and gen_step[k] <= t:
-        if gen_step[k] == t:
-            spiked[gen_idx[k]] = 1
+    while k < gen_step.shape[0] and gen_step[k] == t:
+        j = gen_idx[k]
+        if start <= j < stop:
+            spiked[j] = 1
         k += 1
-    gen_ptr[0] = k
 
 
 @njit(cache=True)
@@ -360,6 +366,8 @@ def advance(
                     mon_idx[mon_n[0]] = spike_list[k]
                     mon_step[mon_n[0]] = t
                     mon_n[0] += 1
+        while gen_ptr[0] < gen_step.shape[0] and gen_step[gen_ptr[0]] <= t:
+            gen_ptr[0] += 1
         # propagate after every population has updated, as Brian2 does (synapses after
         # thresholds), so the order of populations never matters
         pop = 0

@@ -107,14 +107,15 @@ class NEFEncoder:
     """
 
     def __init__(self, n_neurons: int, n_dims: int, params: LIFParams | None = None, *,
-                 max_rates_hz: tuple[float, float] = (100.0, 200.0),
+                 max_rates_hz: tuple[float, float] = (80.0, 160.0),
                  intercepts: tuple[float, float] = (-0.9, 0.9),
                  rng: np.random.Generator | int = 0) -> None:
         if n_neurons < 1 or n_dims < 1:
             raise ValueError(f"need n_neurons, n_dims >= 1, got {n_neurons}, {n_dims}")
         params = params or LIFParams()
         lo, hi = max_rates_hz
-        if not 0 < lo <= hi < 1.0 / params.refractory_s if params.refractory_s else 0 < lo <= hi:
+        too_fast = params.refractory_s > 0 and hi >= 1.0 / params.refractory_s
+        if not 0 < lo <= hi or too_fast:
             raise ValueError(
                 f"max_rates_hz must satisfy 0 < low <= high < 1/refractory_s, got {max_rates_hz}"
             )

@@ -73,7 +73,7 @@ class FunctionLearner:
         # PES converges in seconds where monotonic NEF tuning curves take minutes
         self.pre_enc = GaussianPopulationEncoder(1, n_pre, low=-1.1, high=1.1,
                                                  max_drive_v=0.03, width=20.0)
-        self.post_enc = NEFEncoder(n_post, 1, PARAMS, rng=rng)
+        self.post_enc = NEFEncoder(n_post, 1, PARAMS, max_rates_hz=(100.0, 200.0), rng=rng)
         # post neurons see their input through their gain and encoder: modulate accordingly
         self._post_dirs = self.post_enc.encoders * self.post_enc.gain[:, None]
         samples = np.linspace(-1, 1, 201)[:, None]

@@ -231,6 +231,12 @@ class Network:
         thresh = self._per_neuron(
             "v_thresh", params.v_thresh if v_thresh is None else v_thresh, n
         )
+        if np.any(thresh <= params.v_reset):
+            bad = int(np.argmax(thresh <= params.v_reset))
+            raise ValueError(
+                f"v_thresh must be above v_reset={params.v_reset} for every neuron, but neuron "
+                f"{bad} has v_thresh={thresh[bad]}"
+            )
         return self._add(
             name, n, "lif", params, record,
             v_init=v0, bias=self._per_neuron("bias_v", bias_v, n),
@@ -666,6 +672,10 @@ class Network:
         Returns each neuron's spike count during the tick (a view, reused between calls:
         copy it to keep it). Inputs are the held ones (:meth:`set_input`, :meth:`input_view`).
         """
+        if type(n_substeps) is not int or n_substeps < 1:  # noqa: E721 - the hot path
+            if not (isinstance(n_substeps, (int, np.integer)) and n_substeps >= 1):
+                raise ValueError(f"n_substeps must be a positive integer, got {n_substeps!r}")
+            n_substeps = int(n_substeps)
         if not self._built:
             self.build()
         needed = self._mon_reserve * n_substeps

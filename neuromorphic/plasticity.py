@@ -10,18 +10,20 @@
 
 ``e_ij``, the eligibility, is chosen by :attr:`ThreeFactor.eligibility`:
 
-- ``"pre"``: the presynaptic trace summed over the tick (times ``dt``) — PES; cost scales with
-  the synapses of presynaptic neurons that were active;
-- ``"perturbation"``: a decaying (``tau_elig_s``) trace of presynaptic trace × the exploration
-  noise injected into the postsynaptic neuron — node perturbation, an unbiased gradient
-  estimate (Fiete & Seung 2006);
+- ``"pre"``: the presynaptic neuron's spike count in the tick — PES; event driven, the cost
+  scales with the synapses of presynaptic neurons that were active;
+- ``"perturbation"``: a decaying (``tau_elig_s``) trace to which each tick adds the presynaptic
+  spike count × the exploration noise of the postsynaptic neuron (its perturbation value) —
+  node perturbation, an unbiased gradient estimate (Fiete & Seung 2006);
 - ``"stdp"``: a decaying trace of pre-before-post (``a_plus``) minus post-before-pre
   (``a_minus``) pairings — reward-modulated STDP (Izhikevich 2007; Florian 2007).
 
 Weights stay in ``[w_min, w_max]`` (hard clip or soft bounds); a sign constraint (Dale's law)
 is a bound at zero; ``weight_bits`` stores them at limited precision, with deterministic or
 stochastic rounding. Learning runs inside the network's compiled step, at the end of every
-control tick, and every weight written is counted in ``weight_updates``.
+control tick, with the modulator (and perturbation) values in place during that tick: a value
+written after a tick's step acts at the end of the next tick. Writes whose modulator is zero
+are skipped; every weight written is counted in ``weight_updates``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class ThreeFactor:
     Args:
         eligibility: ``"pre"`` (PES), ``"perturbation"`` (node perturbation) or ``"stdp"``.
         learning_rate: η, >= 0.
-        tau_pre_s: time constant of the presynaptic trace (and postsynaptic, for STDP).
+        tau_pre_s: time constant of the pre- and postsynaptic spike traces of ``stdp``.
         tau_elig_s: decay of the per-synapse eligibility (``perturbation`` and ``stdp``).
         a_plus, a_minus: STDP pairing amplitudes.
         w_min, w_max: weight bounds (volts).
@@ -107,7 +109,7 @@ def check_bits(bits: int | None) -> None:
     """``None`` (float) or an integer number of bits in [1, 24]."""
     if bits is None:
         return
-    if not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 24:
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 24:
         raise ValueError(f"weight_bits must be None or an integer in [1, 24], got {bits!r}")
 
 

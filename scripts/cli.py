@@ -23,14 +23,15 @@ app.add_typer(bench_app, name="bench")
 
 def _register() -> None:
     """Attach every command module's commands to the apps above."""
-    from neurofit.scripts import bench_agent, bench_engine, bench_env, demo
+    from neurofit.scripts import bench_agent, bench_engine, bench_env, bench_plasticity, demo
 
     demo.register(app)
     for module in (bench_engine, bench_env, bench_agent):
         module.register(bench_app)
+    bench_plasticity.register(bench_app)
     # modules still being written in parallel: registered once they exist
     pending = {"train": app, "evaluate": app, "energy": app, "replay": app,
-               "bench_plasticity": bench_app, "bench_learning": bench_app,
+               "bench_learning": bench_app,
                "bench_record": bench_app, "bench_energy": bench_app}
     for name, target in pending.items():
         if importlib.util.find_spec(f"neurofit.scripts.{name}") is not None:

@@ -1,0 +1,356 @@
+"""``neurofit bench engine``: wall time of the spike engine on the CUBA benchmark, next to Brian2.
+
+What is measured, and what is not:
+
+- the kernel is compiled (or loaded from numba's cache) by a first call on a throw-away
+  network; that call's time is ``compile_s`` and is never part of ``wall_s``;
+- each repeat builds a fresh network with the same seed (so every repeat simulates the same
+  spikes: the counts are checked equal) and times only the simulation: one ``net.run(duration)``
+  in ``run`` mode, or ``net.step(substeps)`` once per control tick in ``step`` mode, as a
+  controller calls it;
+- ``wall_s`` is the median over repeats, ``cpu_s`` the median process CPU time of the same
+  region (on a shared machine the gap between them is time spent waiting for a core);
+  ``ns_per_synaptic_event`` and ``ns_per_neuron_update`` divide the whole wall time by each
+  count (they are not a split of the time);
+- with ``--brian2-python`` Brian2's own CUBA script (``benchmarks/brian2_cuba.py``) runs in that
+  interpreter in the same sitting, and the ratios ``neurofit / brian2`` of the median wall times
+  are reported (below 1: neurofit is faster), and of CPU times (``ratio_cpu``): Brian2's
+  standalone figure is itself CPU time (``std::clock``), so under contention compare those.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from neurofit.scripts._machine import machine_info
+
+__all__ = ["SCALING_NEURONS", "machine_info", "measure_engine", "register", "run_brian2"]
+
+#: Network sizes of the ``--scaling`` rows (fixed mean fan-in of 80).
+SCALING_NEURONS = (1000, 4000, 16000)
+#: Where Brian2's reference script sits in a source checkout.
+BRIAN2_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "brian2_cuba.py"
+BRIAN2_DEVICES = ("cpp_standalone", "runtime")
+
+
+class NetworkName(str, Enum):
+    cuba = "cuba"
+
+
+class Mode(str, Enum):
+    run = "run"
+    step = "step"
+    both = "both"
+
+
+def compile_engine(n_neurons: int, seed: int = 0) -> dict[str, Any]:
+    """Compile (or load from numba's cache) the kernel by a first short call; return its time."""
+    from neurofit.neuromorphic import _kernels
+    from neurofit.neuromorphic.cuba import build_cuba
+
+    net = build_cuba(n_neurons, seed=seed)
+    net.build()
+    start = time.perf_counter()
+    net.run(10 * net.dt_s)
+    compile_s = time.perf_counter() - start
+    stats = getattr(_kernels.advance, "stats", None)  # absent with NUMBA_DISABLE_JIT=1
+    hits = sum(stats.cache_hits.values()) if stats is not None else 0
+    return {"compile_s": compile_s, "jit_cache_hit": hits > 0}
+
+
+def measure_engine(
+    n_neurons: int = 4000,
+    duration_s: float = 10.0,
+    mode: str = "run",
+    substeps: int = 10,
+    repeats: int = 3,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Median wall time of simulating CUBA with ``n_neurons`` for ``duration_s``.
+
+    Call :func:`compile_engine` first, or the first repeat pays for compilation.
+
+    Args:
+        mode: ``"run"`` (one call) or ``"step"`` (one call per tick of ``substeps`` steps).
+    """
+    from neurofit.neuromorphic.cuba import build_cuba
+
+    if mode not in ("run", "step"):
+        raise ValueError(f"mode must be 'run' or 'step', got {mode!r}")
+    if duration_s <= 0 or substeps < 1 or repeats < 1:
+        raise ValueError(f"duration_s, substeps and repeats must be positive, got {duration_s}, "
+                         f"{substeps}, {repeats}")
+    walls, cpus, counts, net = [], [], None, None
+    for _ in range(repeats):
+        net = build_cuba(n_neurons, seed=seed)
+        net.build()  # connectivity is packed outside the timed region
+        if mode == "run":
+            start, cpu = time.perf_counter(), time.process_time()
+            net.run(duration_s)
+            wall = time.perf_counter() - start
+        else:
+            ticks = max(round(duration_s / (substeps * net.dt_s)), 1)
+            step = net.step
+            start, cpu = time.perf_counter(), time.process_time()
+            for _ in range(ticks):
+                step(substeps)
+            wall = time.perf_counter() - start
+        cpus.append(time.process_time() - cpu)
+        walls.append(wall)
+        if counts is not None and net.counts() != counts:
+            raise RuntimeError("the same seed gave different operation counts between repeats")
+        counts = net.counts()
+    wall_s = statistics.median(walls)
+    simulated_s = net.t_s
+    return {
+        "network": "cuba",
+        "neurons": n_neurons,
+        "synapses": net.n_synapses,
+        "fixed_fan_in": True,
+        "duration_s": simulated_s,
+        "dt_s": net.dt_s,
+        "dtype": str(net.dtype),
+        "mode": mode,
+        "substeps": substeps if mode == "step" else None,
+        "ticks": round(net.steps / substeps) if mode == "step" else 1,
+        "seed": seed,
+        "repeats": repeats,
+        "wall_s": wall_s,
+        "wall_s_all": walls,
+        "cpu_s": statistics.median(cpus),
+        "cpu_s_all": cpus,
+        "realtime_factor": simulated_s / wall_s,
+        "spikes": counts.spikes,
+        "mean_rate_hz": counts.spikes / (n_neurons * simulated_s),
+        "synaptic_events": counts.synaptic_events,
+        "neuron_updates": counts.neuron_updates,
+        "ns_per_synaptic_event": 1e9 * wall_s / max(counts.synaptic_events, 1),
+        "ns_per_neuron_update": 1e9 * wall_s / max(counts.neuron_updates, 1),
+    }
+
+
+def run_brian2(
+    python: str | Path,
+    *,
+    device: str = "cpp_standalone",
+    n_neurons: int = 4000,
+    duration_s: float = 10.0,
+    repeats: int = 3,
+    script: str | Path = BRIAN2_SCRIPT,
+    timeout_s: float = 3600.0,
+) -> dict[str, Any]:
+    """Run Brian2's CUBA script in interpreter ``python``; return its JSON object.
+
+    The mean fan-in is fixed at 80 (``--fanin-fixed``), as :func:`build_cuba` does; at 4,000
+    neurons that is Brian2's own p = 0.02.
+    """
+    script = Path(script)
+    if not script.is_file():
+        raise FileNotFoundError(f"Brian2 benchmark script not found: {script}")
+    cmd = [str(python), str(script), "--device", device, "--duration-s", repr(float(duration_s)),
+           "--neurons", str(n_neurons), "--repeats", str(repeats), "--fanin-fixed", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{tail}")
+    lines = [ln for ln in proc.stdout.splitlines() if ln.lstrip().startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{' '.join(cmd)} printed no JSON object; stdout: {proc.stdout!r}")
+    return json.loads(lines[-1])
+
+
+def _brian2_cpu_s(result: dict[str, Any]) -> float | None:
+    """Brian2's median simulation CPU seconds, where its script reports them.
+
+    cpp_standalone's ``wall_s`` is ``std::clock()`` (process CPU time) by the script's own
+    account; the runtime device reports ``run_cpu_s_all`` (which includes ``before_run``).
+    """
+    if result.get("device") == "cpp_standalone":
+        return result["wall_s"]
+    cpu = result.get("run_cpu_s_all")
+    return statistics.median(cpu) if cpu else None
+
+
+def run_bench(
+    duration_s: float = 10.0,
+    mode: str = "run",
+    substeps: int = 10,
+    n_neurons: int = 4000,
+    repeats: int = 3,
+    scaling: bool = False,
+    brian2_python: str | Path | None = None,
+    brian2_devices: tuple[str, ...] = BRIAN2_DEVICES,
+    seed: int = 0,
+    log: Any = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The whole benchmark as one JSON-ready dict, and the errors met (Brian2 runs)."""
+    say = log or (lambda msg: None)
+    modes = ["run", "step"] if mode == "both" else [mode]
+    errors: list[str] = []
+    say(f"compiling the kernel ({n_neurons} neurons)")
+    compiled = compile_engine(n_neurons, seed)
+    results = []
+    for m in modes:
+        say(f"neurofit {m} mode: {repeats} x {duration_s} s")
+        results.append({**measure_engine(n_neurons, duration_s, m, substeps, repeats, seed),
+                        **compiled})
+    out: dict[str, Any] = {**results[0], "results": results}
+    if scaling:
+        rows = []
+        for n in SCALING_NEURONS:
+            say(f"scaling: neurofit {modes[0]} mode, {n} neurons")
+            rows.append(measure_engine(n, duration_s, modes[0], substeps, repeats, seed))
+        out["scaling"] = rows
+    if brian2_python is not None:
+        b2: dict[str, Any] = {"python": str(brian2_python), "script": str(BRIAN2_SCRIPT),
+                              "results": [], "ratio": {}, "ratio_cpu": {}}
+        for device in brian2_devices:
+            say(f"brian2 {device}: {repeats} x {duration_s} s ({n_neurons} neurons)")
+            try:
+                r = run_brian2(brian2_python, device=device, n_neurons=n_neurons,
+                               duration_s=duration_s, repeats=repeats)
+            except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+                errors.append(f"brian2 {device}: {exc}")
+                b2["results"].append({"device": device, "error": str(exc)})
+                continue
+            b2["results"].append(r)
+            b2_cpu = _brian2_cpu_s(r)
+            for res in results:
+                b2["ratio"][f"{res['mode']}/{device}"] = res["wall_s"] / r["wall_s"]
+                if b2_cpu:
+                    b2["ratio_cpu"][f"{res['mode']}/{device}"] = res["cpu_s"] / b2_cpu
+        if scaling and brian2_devices:
+            device = brian2_devices[0]
+            for row in out["scaling"]:
+                say(f"scaling: brian2 {device}, {row['neurons']} neurons")
+                try:
+                    r = run_brian2(brian2_python, device=device, n_neurons=row["neurons"],
+                                   duration_s=duration_s, repeats=repeats)
+                except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+                    errors.append(f"brian2 {device} at {row['neurons']} neurons: {exc}")
+                    row["brian2"] = {"device": device, "error": str(exc)}
+                    continue
+                row["brian2"] = {"device": device, "wall_s": r["wall_s"],
+                                 "mean_rate_hz": r["mean_rate_hz"], "synapses": r["synapses"],
+                                 "ratio": row["wall_s"] / r["wall_s"]}
+        out["brian2"] = b2
+    out["machine"] = machine_info()
+    return out, errors
+
+
+def _print_tables(out: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    first = out["results"][0]
+    step = next((r for r in out["results"] if r["mode"] == "step"), None)
+    table = Table(
+        title=f"CUBA: {first['neurons']:,} neurons, {first['synapses']:,} synapses, "
+              f"{first['duration_s']:g} s simulated, median of {first['repeats']}",
+        caption=(f"step: one call per {step['substeps']}-step tick; " if step else "")
+        + "x RT: simulated / wall time; ns/event and ns/update: whole wall time over each count; "
+        "* compile loaded from cache",
+    )
+    for col in ("engine", "mode", "wall s", "cpu s", "x RT", "compile s", "rate Hz",
+                "ns/event", "ns/update"):
+        table.add_column(col, justify="left" if col in ("engine", "mode") else "right")
+    for r in out["results"]:
+        table.add_row("neurofit", r["mode"], f"{r['wall_s']:.3f}", f"{r['cpu_s']:.3f}",
+                      f"{r['realtime_factor']:.1f}",
+                      f"{r['compile_s']:.2f}" + ("*" if r["jit_cache_hit"] else ""),
+                      f"{r['mean_rate_hz']:.2f}", f"{r['ns_per_synaptic_event']:.2f}",
+                      f"{r['ns_per_neuron_update']:.2f}")
+    b2 = out.get("brian2")
+    for r in (b2 or {}).get("results", []):
+        if "error" in r:
+            table.add_row("brian2", r["device"], "[red]failed[/red]", *[""] * 6)
+            continue
+        cpu = _brian2_cpu_s(r)
+        table.add_row("brian2", r["device"], f"{r['wall_s']:.3f}",
+                      f"{cpu:.3f}" if cpu else "", f"{r['duration_s'] / r['wall_s']:.1f}",
+                      f"{r['compile_s']:.2f}", f"{r['mean_rate_hz']:.2f}", "", "")
+    console.print(table)
+    if b2 and b2["ratio"]:
+        ratios = ", ".join(f"{k} {v:.2f}" for k, v in b2["ratio"].items())
+        console.print(f"neurofit / brian2 wall time (below 1: neurofit faster): {ratios}")
+        ratios = ", ".join(f"{k} {v:.2f}" for k, v in b2["ratio_cpu"].items())
+        console.print(f"neurofit / brian2 CPU time: {ratios}")
+    if "scaling" in out:
+        with_b2 = any("brian2" in r for r in out["scaling"])
+        scale = Table(title=f"scaling, mean fan-in 80, {out['scaling'][0]['mode']} mode")
+        cols = ["neurons", "synapses", "wall s", "ns/event", "ns/update", "rate Hz"]
+        for col in cols + (["brian2 s", "nf/brian2"] if with_b2 else []):
+            scale.add_column(col, justify="right")
+        for r in out["scaling"]:
+            cells = [f"{r['neurons']:,}", f"{r['synapses']:,}", f"{r['wall_s']:.3f}",
+                     f"{r['ns_per_synaptic_event']:.2f}", f"{r['ns_per_neuron_update']:.2f}",
+                     f"{r['mean_rate_hz']:.2f}"]
+            if with_b2:
+                b = r.get("brian2", {})
+                cells += [f"{b['wall_s']:.3f}" if "wall_s" in b else "failed",
+                          f"{b['ratio']:.2f}" if "ratio" in b else ""]
+            scale.add_row(*cells)
+        console.print(scale)
+    m = out["machine"]
+    console.print(f"{m['cpu']}, {m['cpu_count']} cores, load {m['load_avg']}; python "
+                  f"{m['python']}, numba {m['numba']}, numpy {m['numpy']}; {m['date']}")
+
+
+def bench_engine(
+    network: Annotated[NetworkName, typer.Option(help="Benchmark network.")] = NetworkName.cuba,
+    duration_s: Annotated[float, typer.Option(help="Simulated seconds per repeat.")] = 10.0,
+    mode: Annotated[Mode, typer.Option(help="run: one call; step: one call per tick.")] = Mode.run,
+    substeps: Annotated[int, typer.Option(min=1, help="Steps per step() call (tick).")] = 10,
+    neurons: Annotated[int, typer.Option(min=10, help="Network size.")] = 4000,
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats; the median is reported.")] = 3,
+    scaling: Annotated[
+        bool, typer.Option(help="Add 1k, 4k and 16k neuron rows at a fixed fan-in.")
+    ] = False,
+    brian2_python: Annotated[
+        Path | None, typer.Option(help="Interpreter with Brian2: run benchmarks/brian2_cuba.py.")
+    ] = None,
+    brian2_device: Annotated[
+        list[str] | None,
+        typer.Option(help="Brian2 device(s) to time (repeatable); default both."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Network seed (same for every repeat).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Wall time of the spike engine on CUBA (run and/or step mode), optionally next to Brian2."""
+    if not duration_s > 0:
+        raise typer.BadParameter(f"must be > 0, got {duration_s}", param_hint="--duration-s")
+    devices = tuple(brian2_device) if brian2_device else BRIAN2_DEVICES
+    for d in devices:
+        if d not in BRIAN2_DEVICES:
+            raise typer.BadParameter(f"must be one of {BRIAN2_DEVICES}, got {d!r}",
+                                     param_hint="--brian2-device")
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    log = None if as_json else (lambda msg: err.log(msg))
+    out, errors = run_bench(duration_s, mode.value, substeps, neurons, repeats, scaling,
+                            brian2_python, devices, seed, log)
+    out["network"] = network.value
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        _print_tables(out)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if errors:
+        raise typer.Exit(code=1)
+
+
+def register(bench_app: typer.Typer) -> None:
+    """Add ``engine`` to the ``neurofit bench`` command group."""
+    bench_app.command("engine")(bench_engine)

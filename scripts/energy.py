@@ -1,0 +1,371 @@
+"""``neurofit energy``: what each controller's compute costs per inference on each hardware
+profile, at its task score, and what that does to a mission's endurance.
+
+Two sources of controllers (combine them freely):
+
+- ``--run-dir RUN`` (repeatable): a training run (``config.json`` + ``agent.npz`` or
+  ``checkpoints/latest.npz``); every episode starts from the trained agent;
+- ``--env ID --agent neurofit,feedback-mlp,pid``: fresh agents on fresh episodes.
+
+Every controller flies ``--episodes`` seeded episodes (learning on, as deployed; ``--frozen``
+turns it off); the report prices its exact operation counts on every profile of its kind
+(spiking networks on neuromorphic profiles, MLPs on DNN ones; a PD/PID runs on the flight MCU
+inside the avionics power) and prints one rich table, or one JSON object with ``--json``.
+The library behind it is :mod:`neurofit.agents.energy_report`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["plot_report", "print_report", "register"]
+
+AGENTS = ("neurofit", "feedback-mlp", "pd", "pid", "random")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _fmt_j(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    if x == 0:
+        return "0"
+    for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {prefix}J"
+    return f"{x:.2e} J"
+
+
+def _fmt_w(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    if x == 0:
+        return "0"
+    for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {prefix}W"
+    return f"{x:.2e} W"
+
+
+def _opt(x: float | None, fmt: str) -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def print_report(report: dict[str, Any], console: Any = None) -> None:
+    """The report as rich tables: scores, then controller × profile."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped: no terminal width to respect
+            console = Console(width=200)
+    scores = Table(title="Task score (RMS position error over the last half of each episode)")
+    for col in ("controller", "what", "RMS error mm", "return", "episodes", "crashed",
+                "platform W"):
+        scores.add_column(col, justify="left" if col in ("controller", "what") else "right")
+    for name, s in report["task_score"].items():
+        scores.add_row(name, report["controllers"][name].get("text", ""),
+                       f"{s['rms_error_m'] * 1e3:.2f}", f"{s['return']:.1f}",
+                       str(s["episodes"]), str(s["crashed"]),
+                       f"{report['platform_power_w'][name]:.3f}")
+    console.print(scores)
+    mis = report["mission"]
+    table = Table(title=f"Compute energy per inference (1 control tick) and {mis['name']} "
+                        f"endurance ({mis['battery_usable_j'] / 1e3:.2f} kJ usable, "
+                        f"avionics {mis['avionics_w']:g} W)")
+    cols = ("controller", "profile", "J/inf dynamic", "of it learning", "J/inf static",
+            "compute W", "Hz/neuron", "spiking %/step", "syn. events/inf", "MAC+act/inf",
+            "% of platform", "endurance min", "Δ vs DNN s")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("controller", "profile") else "right")
+    for r in report["rows"]:
+        frac = r["spike_fraction_per_step"]
+        table.add_row(
+            r["controller"], r["profile"] + ("*" if r["estimate"] else ""),
+            _fmt_j(r["dynamic_j_per_inference"]), _fmt_j(r["learning_j_per_inference"]),
+            _fmt_j(r["static_j_per_inference"]),
+            f"{_fmt_w(r['static_w'])} + {_fmt_w(r['dynamic_w'])}",
+            _opt(r["spike_rate_hz"], ".2f"), _opt(None if frac is None else 100 * frac, ".3f"),
+            _opt(r["synaptic_events_per_inference"], ",.0f"),
+            _opt(r["macs_per_inference"], ",.0f"),
+            _opt(r["compute_pct_of_platform"], ".3f"), f"{r['endurance_s'] / 60:.3f}",
+            _opt(r["endurance_vs_dnn_s"], "+.1f"),
+        )
+    console.print(table)
+    console.print("* estimated profile (see `neurofit.neuromorphic.hardware` notes). Hz/neuron: "
+                  "spikes per neuron per second of flight; spiking %/step: spikes / neuron "
+                  "updates. Δ vs DNN: endurance change against the reference DNN row at the "
+                  "same platform power.")
+    ratio = report.get("ratio_vs_dnn")
+    if ratio:
+        s = ratio["snn"]
+        parts = s["dynamic_parts_j"]
+        inf_only = ratio["inference_only"]
+        console.print(
+            f"ratio_vs_dnn = {ratio['dnn']['controller']} on {ratio['dnn']['profile']} / "
+            f"{s['controller']} on {s['profile']} = [bold]{ratio['value']:.3g}×[/bold] "
+            f"dynamic J per inference (inference only: "
+            f"{'-' if inf_only is None else format(inf_only, '.3g')}×), at RMS "
+            f"{ratio['dnn']['rms_error_m'] * 1e3:.2f} mm vs {s['rms_error_m'] * 1e3:.2f} mm; "
+            f"spiking {100 * (s['spike_fraction_per_step'] or 0):.3f} % of neurons per step "
+            f"({s['spike_rate_hz']:.2f} Hz/neuron). NeuroFit's dynamic J splits into neuron "
+            f"updates {_fmt_j(parts.get('neuron_j'))}, synaptic events "
+            f"{_fmt_j(parts.get('synaptic_j'))}, learning {_fmt_j(parts.get('learning_j'))}, "
+            f"spikes {_fmt_j(parts.get('spikes_j'))}."
+        )
+
+
+def plot_report(report: dict[str, Any], path: str | Path) -> Path:
+    """Stacked power bars (platform / avionics / compute static / compute dynamic) per
+    controller × profile, and dynamic and static energy per inference on a log axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = report["rows"]
+    labels = [f"{r['controller']}\n{r['profile']}" for r in rows]
+    x = np.arange(len(rows))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(7.0, 1.1 * len(rows) + 2), 8.5))
+    bottom = np.zeros(len(rows))
+    for key, label, color in (("platform_w", "platform (rotors)", "#9aa5b1"),
+                              ("avionics_w", "avionics", "#52606d"),
+                              ("static_w", "compute static", "#e67e22"),
+                              ("dynamic_w", "compute dynamic", "#c0392b")):
+        vals = np.array([r[key] for r in rows], dtype=float)
+        ax1.bar(x, vals, bottom=bottom, label=label, color=color)
+        bottom += vals
+    for xi, r in zip(x, rows, strict=True):
+        ax1.text(xi, bottom[xi], f"{r['endurance_s'] / 60:.2f} min", ha="center",
+                 va="bottom", fontsize=7)
+    ax1.set_ylim(0, 1.08 * float(bottom.max()))
+    ax1.set_ylabel("power (W)")
+    ax1.set_title(f"Power on the {report['mission']['name']} mission (label: endurance)")
+    ax1.set_xticks(x, labels, fontsize=7)
+    ax1.legend(fontsize=7, loc="lower right")
+    dyn = np.array([r["dynamic_j_per_inference"] for r in rows], dtype=float)
+    sta = np.array([r["static_j_per_inference"] for r in rows], dtype=float)
+    w = 0.4
+    ax2.bar(x - w / 2, np.where(dyn > 0, dyn, np.nan), w, label="dynamic", color="#c0392b")
+    ax2.bar(x + w / 2, np.where(sta > 0, sta, np.nan), w, label="static (per tick)",
+            color="#e67e22")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("J per inference")
+    ax2.set_title("Energy per inference (log)")
+    ax2.set_xticks(x, labels, fontsize=7)
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def _run_dir_controller(run_dir: Path, frozen: bool) -> tuple[str, Any, str, dict[str, Any]]:
+    """(name, factory, env id, env kwargs) of a training run directory."""
+    from neurofit.agents.baselines import make_agent
+    from neurofit.agents.training import TrainConfig
+
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run dir {run_dir} does not exist")
+    config = TrainConfig.load(run_dir)
+    state = next((p for p in (run_dir / "agent.npz", run_dir / "checkpoints" / "latest.npz")
+                  if p.exists()), None)
+
+    def make(env: Any, seed: int) -> Any:
+        agent = make_agent(config.agent, env, config.agent_cfg(), mlp=config.mlp_path)
+        if state is not None:
+            agent.load_state(state)
+        if hasattr(agent, "learning"):
+            agent.learning = (not frozen) and config.agent == "neurofit"
+        return agent
+
+    return f"{config.agent}:{run_dir.name}", make, config.env_id, dict(config.env_kwargs)
+
+
+def energy_command(
+    run_dir: Annotated[list[Path] | None, typer.Option(
+        "--run-dir", help="A training run directory (repeatable).")] = None,
+    env_id: Annotated[str | None, typer.Option(
+        "--env", help="Env id for fresh agents (default: the run's).")] = None,
+    agent: Annotated[str, typer.Option(
+        help=f"Fresh agents, comma-separated, of {', '.join(AGENTS)} (with --env or no "
+             "--run-dir).")] = "",
+    profiles: Annotated[str, typer.Option(
+        help="Hardware profiles, comma-separated: built-in names or .toml files.")] = (
+        "loihi,neurofit-analog,spinnaker2,jetson-class,cpu-x86,mcu-cortex-m4"),
+    mission: Annotated[str, typer.Option(help="Mission scenario for endurance.")] = (
+        "micro-drone"),
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per controller.")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first episode.")] = 0,
+    max_steps: Annotated[int | None, typer.Option(
+        min=1, help="Cut episodes to this many steps (max_episode_steps).")] = None,
+    env_kwargs: Annotated[str, typer.Option(
+        help="JSON object of gymnasium.make keyword arguments.")] = "{}",
+    n_per_input: Annotated[int | None, typer.Option(
+        min=1, help="neurofit: hidden neurons per input.")] = None,
+    n_output_neurons: Annotated[int | None, typer.Option(
+        min=1, help="neurofit: output neurons.")] = None,
+    substeps: Annotated[int | None, typer.Option(
+        min=1, help="neurofit: network steps per tick (dt_s becomes 1 ms / substeps).")] = None,
+    mlp_hidden: Annotated[str, typer.Option(
+        help="feedback-mlp: hidden widths, comma-separated ('' = linear).")] = "8",
+    mlp_lr: Annotated[float, typer.Option(min=0.0, help="feedback-mlp: SGD step.")] = 0.03,
+    frozen: Annotated[bool, typer.Option(
+        "--frozen", help="Switch learning off (no weight updates are charged).")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write the power/energy plot here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Energy per inference, compute power and endurance per controller × hardware profile."""
+    from dataclasses import replace
+
+    from neurofit.agents import energy_report as er
+    from neurofit.agents.neurofit_agent import AgentConfig
+    from neurofit.envs.missions import get_scenario
+    from neurofit.neuromorphic.hardware import get_profile
+
+    try:
+        profs = [get_profile(p) for p in _split(profiles)]
+        if not profs:
+            raise ValueError("--profiles is empty")
+        get_scenario(mission)
+        kwargs = json.loads(env_kwargs)
+        if not isinstance(kwargs, dict):
+            raise ValueError("--env-kwargs must be a JSON object")
+        kinds = _split(agent)
+        bad = [k for k in kinds if k not in AGENTS]
+        if bad:
+            raise ValueError(f"unknown agent(s) {bad}; choose from {', '.join(AGENTS)}")
+        hidden = tuple(int(h) for h in _split(mlp_hidden))
+        runs = [_run_dir_controller(Path(r), frozen) for r in (run_dir or [])]
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    if not runs and not kinds:
+        kinds = ["neurofit"]
+    if kinds and env_id is None:
+        if not runs:
+            raise _fail("give --env ID with --agent (or --run-dir RUN)")
+        env_id = runs[0][2]
+    if max_steps is not None:
+        kwargs["max_episode_steps"] = max_steps
+
+    extra = {"max_episode_steps": max_steps} if max_steps is not None else {}
+    controllers: list[tuple[str, Any, str, dict[str, Any]]] = [
+        (n, f, env_id or e, {**k, **extra}) for n, f, e, k in runs]
+    base = AgentConfig(mode="error")
+    if n_per_input is not None:
+        base = replace(base, n_per_input=n_per_input)
+    if n_output_neurons is not None:
+        base = replace(base, n_output_neurons=n_output_neurons)
+    if substeps is not None:
+        base = replace(base, substeps=substeps, dt_s=er.TICK_NETWORK_S / substeps)
+    for kind in kinds:
+        controllers.append((kind, _fresh_factory(kind, base, hidden, mlp_lr, frozen),
+                            str(env_id), kwargs))
+
+    seeds = list(range(seed, seed + episodes))
+    measurements = []
+    try:
+        with _Progress(True, len(controllers) * episodes) as step:
+            for name, factory, env, ekw in controllers:
+                measurements.append(er.measure_controller(
+                    name, factory, env, seeds, env_kwargs=ekw,
+                    on_episode=lambda r, n=name: step(f"{n}: seed {r.seed}")))
+        report = er.energy_report(measurements, profs, mission)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    report["env_id"] = controllers[0][2]
+    report["learning"] = not frozen
+    if plot is not None:
+        report["plot"] = str(plot_report(report, plot))
+    if as_json:
+        typer.echo(json.dumps(report, allow_nan=True, default=_json_default))
+        return
+    print_report(report)
+    if plot is not None:
+        typer.echo(f"plot: {report['plot']}")
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _fresh_factory(kind: str, base: Any, hidden: Sequence[int], lr: float, frozen: bool) -> Any:
+    from dataclasses import replace
+
+    from neurofit.agents.baselines import make_agent
+    from neurofit.agents.energy_report import mlp_factory
+
+    if kind == "feedback-mlp":
+        inner = mlp_factory(hidden, lr)
+    else:
+        def inner(env: Any, seed: int) -> Any:
+            return make_agent(kind, env, replace(base, seed=seed))
+
+    def make(env: Any, seed: int) -> Any:
+        agent = inner(env, seed)
+        if frozen and hasattr(agent, "learning"):
+            agent.learning = False
+        return agent
+
+    return make
+
+
+class _Progress:
+    """A rich progress bar on stderr (or nothing); ``with _Progress(on, total) as step``."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._enabled = enabled and total > 0
+        self._total = total
+
+    def __enter__(self) -> Any:
+        if not self._enabled:
+            return lambda text="": None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                             MofNCompleteColumn(), console=Console(stderr=True),
+                             transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task("episodes", total=self._total)
+
+        def step(text: str = "") -> None:
+            self._bar.update(task, advance=1, description=text or "episodes")
+
+        return step
+
+    def __exit__(self, *exc: object) -> None:
+        if self._enabled:
+            self._bar.__exit__(None, None, None)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``energy`` to the ``neurofit`` app."""
+    app.command("energy")(energy_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    typer.run(energy_command)

@@ -1,0 +1,96 @@
+"""Smoke tests of ``neurofit train`` / ``neurofit evaluate``: the real CLI in a subprocess with
+tiny step counts (CleanRL's convention), and the clear errors of bad configs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from neurofit.scripts.cli import app
+
+# a fast network and 0.5 s episodes
+TINY = ["--set", "n_per_input=10", "--set", "n_output_neurons=20",
+        "--env-kwargs", '{"max_episode_steps": 50}', "--no-progress"]
+
+
+def _neurofit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "neurofit.scripts.cli", *args],
+                          capture_output=True, text=True, timeout=600, check=False,
+                          env=os.environ.copy())
+
+
+def test_train_then_evaluate(tmp_path: Path) -> None:
+    run = tmp_path / "hover"
+    proc = _neurofit("train", "--env", "neurofit/QuadHoverPayload-v0", "--agent", "neurofit",
+                     "--mode", "error", "--steps", "75", "--seed", "0", "--eval-episodes", "1",
+                     "--record", "--run-dir", str(run), *TINY)
+    assert proc.returncode == 0, proc.stderr
+    # resume (in process, to spare a start-up): options not given come from config.json
+    result = CliRunner().invoke(app, ["train", "--run-dir", str(run), "--resume", "--steps",
+                                      "100", "--no-progress"])
+    assert result.exit_code == 0, result.stderr
+    for name in ("config.json", "metrics.csv", "metrics.json", "eval.csv", "agent.npz",
+                 "learning_curve.png", "checkpoints/latest.npz", "checkpoints/state.json",
+                 "dataset/data/metadata.json"):
+        assert (run / name).exists(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["total_steps"] == 100 and config["agent_config"]["n_per_input"] == 10
+    with open(run / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["50", "100"] and rows[0]["spike_rate_hz"]
+    assert json.loads((run / "checkpoints/state.json").read_text())["step"] == 100
+
+    proc = _neurofit("evaluate", "--run-dir", str(run), "--episodes", "1",
+                     "--baselines", "pd,random", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["env_id"] == "neurofit/QuadHoverPayload-v0"
+    assert set(out["agents"]) == {"neurofit", "pd", "random"}
+    for m in out["agents"].values():
+        assert {"return", "rms_error", "spike_rate_hz", "ops_per_tick"} <= m.keys()
+    assert out["agents"]["neurofit"]["spike_rate_hz"] > 0
+
+
+def test_train_seeds_one_run_dir_each(tmp_path: Path) -> None:
+    # --seeds with one worker runs in process (the process pool is tested in test_training)
+    result = CliRunner().invoke(app, [
+        "train", "--agent", "random", "--env", "neurofit/QuadHover-v0", "--steps", "30",
+        "--seeds", "0,1", "--seeds", "2", "--eval-episodes", "0", "--run-dir", str(tmp_path),
+        *TINY])
+    assert result.exit_code == 0, result.stderr
+    runs = ["seed_0", "seed_1", "seed_2"]
+    assert json.loads((tmp_path / "seeds.json").read_text())["runs"] == runs
+    for k, name in enumerate(runs):
+        assert json.loads((tmp_path / name / "config.json").read_text())["seed"] == k
+
+
+def test_bad_config_exits_nonzero_with_message() -> None:
+    proc = _neurofit("train", "--env", "neurofit/QuadHover-v9", "--steps", "10")
+    assert proc.returncode == 2
+    assert "unknown env id 'neurofit/QuadHover-v9'" in proc.stderr
+    assert "neurofit/QuadHover-v0" in proc.stderr  # close matches listed
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--env", "InvertedPendulum-v5", "--mode", "error"], "use reward mode (--mode reward)"),
+    (["--steps", "-5"], "total_steps must be a positive integer, got -5"),
+    (["--seeds", "0,x"], "--seeds takes integers"),
+    (["--set", "no_such_field=1"], "unknown agent config field"),
+])
+def test_bad_configs_in_process(args: list[str], message: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["train", *args, "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "r").exists()  # nothing written for a bad config
+
+
+def test_evaluate_missing_run_dir(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "not a training run dir" in result.stderr
