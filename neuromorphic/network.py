@@ -71,6 +71,11 @@ class Projection:
     max_delay_steps: int
 
     @property
+    def tick_steps(self) -> int:
+        """Steps per control tick (plastic projections learn at the end of each); fixed."""
+        return self._tick_steps
+
+    @property
     def n_synapses(self) -> int:
         return self.synapse_stop - self.synapse_start
 
@@ -105,7 +110,7 @@ class Network:
             raise ValueError(f"tick_steps must be a positive integer, got {tick_steps!r}")
         if analog is not None and not isinstance(analog, AnalogProfile):
             raise ValueError(f"analog must be an AnalogProfile or None, got {analog!r}")
-        self.tick_steps = int(tick_steps)
+        self._tick_steps = int(tick_steps)
         self.analog = analog or AnalogProfile()
         if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
@@ -610,7 +615,7 @@ class Network:
 
     def _plasticity_tail(self) -> tuple:
         return (
-            self.tick_steps, self.dt_s, self._plast_i, self._plast_f, self._elig,
+            self._tick_steps, self.dt_s, self._plast_i, self._plast_f, self._elig,
             self._elig_scale, self._trace, self._tick_spikes, self._modulator, self._perturbation,
             self._csc_ptr, self._csc_syn, self._csc_pre, self._csc_proj,
         )

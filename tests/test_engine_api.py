@@ -384,9 +384,8 @@ def test_rates_over_one_per_step() -> None:
         net.set_rates("in", [1.0, 2.0])
 
 
-# ----------------------------------------------------------------------------- engine bugs
-# Found while writing these tests; network.py / _kernels.py are being reworked, so they are
-# recorded here as strict xfails: each starts passing (and so fails as XPASS) once fixed.
+# ----------------------------------------------------------------------------- regressions
+# Engine bugs found while writing these tests (fixed in 09a31e3).
 def test_two_spike_source_populations_both_fire() -> None:
     net = Network(dt_s=DT)
     net.add_spike_source("a", 1, times_s=[5 * DT], indices=[0], record=True)
@@ -394,13 +393,16 @@ def test_two_spike_source_populations_both_fire() -> None:
     net.run(10 * DT)
     assert net.spikes("a")[0].tolist() == [5]
     assert net.spikes("b")[0].tolist() == [5]
+    assert net.counts().spikes == 2
 
 
-def test_step_rejects_negative_substeps() -> None:
+@pytest.mark.parametrize("n_substeps", [-3, 0, 1.5])
+def test_step_rejects_bad_substeps(n_substeps) -> None:
     net = Network(dt_s=DT)
     net.add_lif("a", 2)
-    with pytest.raises(ValueError, match="n_substeps"):
-        net.step(-3)
+    with pytest.raises(ValueError, match="n_substeps must be a positive integer"):
+        net.step(n_substeps)
+    assert net.steps == 0
 
 
 def test_per_neuron_threshold_below_reset() -> None:
