@@ -9,7 +9,19 @@ counters are read once per tick and charged on a hardware profile.
   reflex's own feedback command is the teaching signal (feedback-error learning, PES), so the
   network takes over what the reflex cannot — a payload, wind, a weak motor.
 - **reward mode**: the network is the policy; it learns from reward alone by node
-  perturbation, modulated by the TD error of a linear critic on the hidden rates.
+  perturbation: exploration noise enters the output population along its encoders, each
+  synapse's eligibility is its presynaptic spikes × the noise its neuron received, and the
+  third factor is the TD error of a TD(λ) critic on a Gaussian tiling of the observation
+  (:mod:`neurofit.agents._reward`). The network runs in real time (one control period of
+  network time per tick) so that the policy does not lag the plant.
+
+Reward mode's timing, in detail: the rule learns at the end of every tick with the modulator
+set by the previous ``observe``, so the TD error of transition ``t`` meets the eligibility
+``e(t+1) = a·e(t) + noise(t+1)·pre(t+1)`` (``a = exp(-tick / tau_elig_s)``): the noise of
+tick ``t`` is credited with weight ``a``, and the OU exploration's correlation makes the
+``noise(t+1)`` term correlated with it rather than pure variance. On termination the agent
+runs one more tick without exploration so that the terminal TD error — the most informative
+one — reaches the synapses before ``reset`` clears the eligibility.
 
 Typical loop::
 
@@ -35,18 +47,38 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neurofit.agents._reward import OutputExploration, TDLambdaCritic
 from neurofit.agents.reflex import ArmReflex, QuadReflex, Reflex, make_reflex
 from neurofit.agents.spiking_policy import PolicyShape, SpikingPolicy
 from neurofit.neuromorphic.analog import AnalogProfile
 from neurofit.neuromorphic.energy import EnergyMeter
-from neurofit.neuromorphic.plasticity import LinearCritic, ThreeFactor, error_modulator
+from neurofit.neuromorphic.plasticity import ThreeFactor, error_modulator
 
 MODES = ("error", "reward")
+
+#: Defaults of the fields left ``None``, per mode. Error mode runs the network ten times faster
+#: than real time (1 ms of network time per tick): the reflex closes the fast loop and the
+#: network learns a slowly varying correction. In reward mode the network is the whole policy,
+#: so it runs in real time (40 steps of 1 ms: one 25 Hz control period); at 1 ms per tick its
+#: 10-30 ms of membrane, synapse and decoder dynamics lag the plant by ~20 ticks, and on
+#: InvertedPendulum-v5 even a hand-set stabilising linear law fails within 16 steps. Reward mode
+#: also uses a smaller network (all to all, fields of the same width in input units): node
+#: perturbation needs no more, and it is four times cheaper per tick.
+MODE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "error": {"n_per_input": 100, "n_output_neurons": 200, "substeps": 10, "dt_s": 1e-4,
+              "input_width": 12.0, "learning_rate": 4e-3, "connection_p": 0.5},
+    "reward": {"n_per_input": 25, "n_output_neurons": 50, "substeps": 40, "dt_s": 1e-3,
+               "input_width": 3.0, "learning_rate": 2e-4, "connection_p": 1.0},
+}
 
 
 @dataclass(frozen=True)
 class AgentConfig:
     """Everything that defines a NeuroFit agent (saved with every run).
+
+    Fields left ``None`` take their mode's default (:data:`MODE_DEFAULTS`) at construction, so
+    a config always holds resolved values (``dataclasses.replace`` keeps them: to switch the
+    mode of a config, build a new one).
 
     Attributes:
         mode: ``"error"`` (reflex + learned correction, needs ``info["error"]``) or
@@ -55,6 +87,8 @@ class AgentConfig:
         n_output_neurons: neurons of the output population.
         substeps: network steps per control tick (one compiled call).
         dt_s: network step.
+        input_width: width of the hidden population's Gaussian receptive fields, in spacings
+            of their centres.
         tau_mem_s, tau_syn_s: membrane and synaptic time constants of the network's neurons.
         learning_rate: η of the plastic projection.
         weight_bound_v: learned weights stay in ``[-bound, bound]`` volts.
@@ -62,10 +96,16 @@ class AgentConfig:
             all to all); fewer synapses cost fewer synaptic events and weight updates.
         correction_limit: error mode: the correction is clipped to this fraction of the
             reflex's correction scale — a guard that keeps learning from running away.
-        exploration_v: reward mode: sd of the node-perturbation noise (volts of drive).
-        tau_elig_s: reward mode: eligibility time constant.
-        critic_learning_rate, gamma: reward mode: the TD(0) critic.
-        action_scale: reward mode: action units per unit of decoded output.
+        exploration_sd: reward mode: sd of the exploration noise, in decoded units (a
+            fraction of the action half-range), entering every output neuron along its
+            encoder; 0 switches exploration (and so learning) off.
+        exploration_tau_s: reward mode: correlation time of the exploration noise (OU).
+        tau_elig_s: reward mode: eligibility time constant (network time, which in reward
+            mode is real time).
+        critic_learning_rate, critic_lambda, gamma: reward mode: the TD(λ) critic
+            (normalised step, trace decay, discount per control tick).
+        action_scale: reward mode: the action is the centre of the action space plus its
+            half-range times ``clip(action_scale × decoded output, -1, 1)``.
         weight_bits: stored precision of learned weights (``None``: float).
         analog: the chip's analog non-idealities (fields of :class:`AnalogProfile`).
         energy_profile: hardware profile charged per tick (``neurofit energy`` compares more).
@@ -73,19 +113,22 @@ class AgentConfig:
     """
 
     mode: Literal["error", "reward"] = "error"
-    n_per_input: int = 100
-    n_output_neurons: int = 200
-    substeps: int = 10
-    dt_s: float = 1e-4
+    n_per_input: int | None = None
+    n_output_neurons: int | None = None
+    substeps: int | None = None
+    dt_s: float | None = None
+    input_width: float | None = None
     tau_mem_s: float = 0.010
     tau_syn_s: float = 0.005
-    learning_rate: float = 4e-3
+    learning_rate: float | None = None
     weight_bound_v: float = 0.01
-    connection_p: float = 0.5
+    connection_p: float | None = None
     correction_limit: float = 1.0
-    exploration_v: float = 0.004
-    tau_elig_s: float = 0.05
-    critic_learning_rate: float = 0.01
+    exploration_sd: float = 0.2
+    exploration_tau_s: float = 0.08
+    tau_elig_s: float = 0.2
+    critic_learning_rate: float = 0.1
+    critic_lambda: float = 0.9
     gamma: float = 0.98
     action_scale: float = 1.0
     weight_bits: int | None = None
@@ -96,23 +139,27 @@ class AgentConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        for name, value in MODE_DEFAULTS[self.mode].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         for name in ("n_per_input", "n_output_neurons", "substeps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit",
-                     "tau_elig_s", "action_scale"):
+                     "tau_elig_s", "action_scale", "input_width", "exploration_tau_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        for name in ("learning_rate", "exploration_v", "critic_learning_rate"):
+        for name in ("learning_rate", "exploration_sd", "critic_learning_rate"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if not 0.0 < self.connection_p <= 1.0:
             raise ValueError(f"connection_p must be in (0, 1], got {self.connection_p!r}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
+        for name in ("gamma", "critic_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         AnalogProfile(**self.analog)  # validates the analog fields
@@ -154,12 +201,17 @@ class NeuroFitAgent:
         reflex: the feedback law of error mode (``None`` in reward mode).
         feature_kind, feature_scale: how observations become features (see
             :meth:`from_env`).
-        control_dt_s: the env's control period (for the energy meter's static power).
+        control_dt_s: the env's control period (for the energy meter's static power, and
+            the exploration's correlation in reward mode).
+        action_low, action_high: reward mode: the action bounds (default ``[-1, 1]``; an
+            unbounded dimension gets centre 0 and half-range 1).
     """
 
     def __init__(self, config: AgentConfig, n_inputs: int, n_outputs: int, *,
                  reflex: Reflex | None = None, feature_kind: str = "obs",
-                 feature_scale: np.ndarray | None = None, control_dt_s: float = 0.01) -> None:
+                 feature_scale: np.ndarray | None = None, control_dt_s: float = 0.01,
+                 action_low: np.ndarray | None = None,
+                 action_high: np.ndarray | None = None) -> None:
         if config.mode == "error" and reflex is None:
             raise ValueError("error mode needs a reflex (a feedback controller)")
         self.config = config
@@ -180,6 +232,7 @@ class NeuroFitAgent:
                             n_output_neurons=config.n_output_neurons,
                             substeps=config.substeps, dt_s=config.dt_s,
                             weight_bound_v=config.weight_bound_v,
+                            input_width=config.input_width,
                             connection_p=config.connection_p, tau_mem_s=config.tau_mem_s,
                             tau_syn_s=config.tau_syn_s)
         self.policy = SpikingPolicy(shape, rule, analog=AnalogProfile(**config.analog),
@@ -191,12 +244,20 @@ class NeuroFitAgent:
         self._correction = np.zeros(n_outputs)
         self._action = np.zeros(n_outputs, dtype=np.float32)
         if config.mode == "reward":
-            self.critic = LinearCritic(self.policy.encoder.n_neurons + 1,
-                                       config.critic_learning_rate, config.gamma)
-            self._phi = np.zeros(self.policy.encoder.n_neurons + 1)
+            self.critic = TDLambdaCritic(n_inputs, config.critic_learning_rate, config.gamma,
+                                         config.critic_lambda)
+            self._phi = np.zeros(self.critic.n_features)
             self._phi_next = np.zeros_like(self._phi)
-            self._gain = self.policy.out_enc.gain
-            self.policy.track_hidden_rates = True
+            self._phi_ready = False  # φ(s) of the episode's first state is taken in act()
+            self.exploration = OutputExploration(n_outputs, config.exploration_sd,
+                                                 config.exploration_tau_s, control_dt_s,
+                                                 self._noise_rng)
+            low = np.broadcast_to(-1.0 if action_low is None else action_low, (n_outputs,))
+            high = np.broadcast_to(1.0 if action_high is None else action_high, (n_outputs,))
+            low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+            bounded = np.isfinite(low) & np.isfinite(high)
+            self._action_mid = np.where(bounded, 0.5 * (low + high), 0.0)
+            self._action_half = np.where(bounded, 0.5 * (high - low), 1.0)
         self.last_energy_j = 0.0
         self.ticks = 0
         self._last_error: np.ndarray | None = None
@@ -215,8 +276,10 @@ class NeuroFitAgent:
             return cls(config, scale.size, reflex.n_correction, reflex=reflex,
                        feature_kind=kind, feature_scale=scale, control_dt_s=dt)
         n_act = int(np.prod(env.action_space.shape))
+        space = env.action_space
         return cls(config, scale.size, n_act, feature_kind=kind, feature_scale=scale,
-                   control_dt_s=dt)
+                   control_dt_s=dt, action_low=getattr(space, "low", None),
+                   action_high=getattr(space, "high", None))
 
     # ------------------------------------------------------------------ acting
     def reset(self) -> None:
@@ -226,6 +289,10 @@ class NeuroFitAgent:
             self.reflex.reset()
         self.policy.modulator[:] = 0.0
         self._last_error = None
+        if self.config.mode == "reward":
+            self.critic.reset()
+            self.exploration.reset()
+            self._phi_ready = False
 
     def _encode(self, obs: np.ndarray, error: np.ndarray | None) -> np.ndarray:
         f = self._features
@@ -243,22 +310,27 @@ class NeuroFitAgent:
         """The action for ``obs``: one compiled network tick (plus the reflex in error mode)."""
         obs = np.asarray(obs, dtype=np.float64)
         cfg = self.config
-        if cfg.mode == "reward" and self.learning and cfg.exploration_v > 0:
-            noise = self._noise_rng.normal(0.0, cfg.exploration_v, self.policy.perturbation.size)
-            self.policy.perturbation[:] = noise
-            self.policy.output_input[:] = noise / self._gain
+        if cfg.mode == "reward" and self.learning and cfg.exploration_sd > 0:
+            noise = self.exploration.next()
+            # along the encoders: the neuron's input (× its gain inside the network) and the
+            # drive it adds, which is the eligibility's postsynaptic factor
+            self.policy.output_input[:] = self.policy.out_enc.encoders @ noise
+            self.policy.perturbation[:] = self.policy.output_dirs @ noise
         elif cfg.mode == "reward":
             self.policy.perturbation[:] = 0.0
             self.policy.output_input[:] = 0.0
         y = self.policy.tick(self._encode(obs, self._last_error))
+        if cfg.mode == "reward" and self.learning and not self._phi_ready:
+            self.critic.features(self._features, self._phi)
+            self._phi_ready = True
         self.ticks += 1
         if cfg.mode == "error":
             limit = cfg.correction_limit
             np.clip(y, -limit, limit, out=self._correction)
             self._correction *= self.reflex.correction_scale
             return self.reflex.act(obs, self._correction)
-        np.clip(y * cfg.action_scale, -cfg.action_scale, cfg.action_scale, out=self._correction)
-        self._action[:] = self._correction
+        np.clip(y * cfg.action_scale, -1.0, 1.0, out=self._correction)
+        self._action[:] = self._action_mid + self._action_half * self._correction
         return self._action.copy()
 
     def observe(self, obs: np.ndarray, reward: float, terminated: bool,
@@ -281,14 +353,23 @@ class NeuroFitAgent:
             return
         if not math.isfinite(reward):
             raise ValueError(f"reward must be finite, got {reward!r}")
-        rates = self.policy.hidden_rates.rates
-        self._phi_next[:-1] = rates / 100.0
-        self._phi_next[-1] = 1.0
+        if not self.learning:  # frozen: neither the critic nor the synapses learn
+            self.policy.modulator[:] = 0.0
+            return
+        self.critic.features(self._encode(np.asarray(obs, dtype=np.float64), None),
+                             self._phi_next)
+        if not self._phi_ready:  # no act() since reset(): nothing to credit yet
+            self._phi, self._phi_next = self._phi_next, self._phi
+            self._phi_ready = True
+            return
         delta = self.critic.td_error(self._phi, reward, self._phi_next, terminated)
         self._phi, self._phi_next = self._phi_next, self._phi
-        self.policy.modulator[:] = delta if self.learning else 0.0
-        if terminated:
-            self._phi[:] = 0.0
+        self.policy.modulator[:] = delta
+        if terminated:  # one learning tick without exploration (see the module docstring)
+            self.policy.perturbation[:] = 0.0
+            self.policy.output_input[:] = 0.0
+            self.policy.tick(self._features)
+            self.policy.modulator[:] = 0.0
 
     # ------------------------------------------------------------------ introspection
     def record_tick(self) -> dict[str, Any]:
@@ -299,7 +380,9 @@ class NeuroFitAgent:
         self.last_energy_j = tick.total_j
         return {
             "spikes": self.policy.spiking_neurons(),
-            "ops": ops.as_dict(),
+            "ops": {"neuron_updates": ops.neuron_updates, "spikes": ops.spikes,
+                    "synaptic_events": ops.synaptic_events,
+                    "weight_updates": ops.weight_updates},
             "compute_energy_j": tick.total_j,
             "compute_power_w": tick.total_j / self.meter.control_dt_s,
         }
@@ -326,7 +409,11 @@ class NeuroFitAgent:
         arrays["config"] = np.frombuffer(self.config.to_json().encode(), dtype=np.uint8)
         if self.config.mode == "reward":
             arrays["critic.weights"] = self.critic.weights
+            arrays["critic.trace"] = self.critic.trace
             arrays["critic.phi"] = self._phi
+            arrays["critic.phi_ready"] = np.array(self._phi_ready)
+            arrays["exploration.state"] = self.exploration.state
+            arrays["exploration.started"] = np.array(self.exploration.started)
         if self._last_error is not None:
             arrays["last_error"] = self._last_error
         arrays["ticks"] = np.array(self.ticks)
@@ -363,7 +450,11 @@ class NeuroFitAgent:
         self._noise_rng.bit_generator.state = json.loads(bytes(arrays["noise_rng"]).decode())
         if self.config.mode == "reward":
             self.critic.weights[:] = arrays["critic.weights"]
+            self.critic.trace[:] = arrays["critic.trace"]
             self._phi[:] = arrays["critic.phi"]
+            self._phi_ready = bool(arrays["critic.phi_ready"])
+            self.exploration.state[:] = arrays["exploration.state"]
+            self.exploration.started = bool(arrays["exploration.started"])
         self._last_error = arrays["last_error"].copy() if "last_error" in arrays else None
         self.ticks = int(arrays["ticks"])
         self.policy.ops_since_mark()  # the recorder's per-tick counts restart from here

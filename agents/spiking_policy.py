@@ -105,7 +105,8 @@ class SpikingPolicy:
                                    tick_s=shape.substeps * shape.dt_s)
         self.hidden_rates = RateDecoder(np.zeros((self.encoder.n_neurons, 1)), tau_s=0.02,
                                         tick_s=shape.substeps * shape.dt_s)
-        self._counts_at_mark = self.net.counts()
+        self._counts_at_mark = self.net.counts_array()
+        self._counts_now = np.zeros(4, dtype=np.int64)
         self.track_hidden_rates = False
         self._last_counts = np.zeros(self.net.n_neurons, dtype=np.int32)
 
@@ -126,9 +127,9 @@ class SpikingPolicy:
 
     def ops_since_mark(self) -> OpCounts:
         """Operations since the previous call (exact; read from the kernel's counters)."""
-        now = self.net.counts()
-        delta = now - self._counts_at_mark
-        self._counts_at_mark = now
+        now = self.net.counts_array(self._counts_now)
+        delta = OpCounts(*(now - self._counts_at_mark).tolist())
+        self._counts_at_mark[:] = now
         return delta
 
     def spiking_neurons(self) -> np.ndarray:

@@ -62,7 +62,7 @@ class KeySchema:
         n = len(self.keys)
         if not n or not rows:
             return {}
-        if any(len(r) != n for r in rows):
+        if min(map(len, rows)) != n:  # rows recorded before a key appeared
             rows = [r + (MISSING,) * (n - len(r)) for r in rows]
         out: dict[str, Any] = {}
         for k, col in zip(self.keys, zip(*rows, strict=True), strict=True):
@@ -109,8 +109,8 @@ def column(values: Sequence[Any]) -> Any:
     if isinstance(sample, Mapping):
         schema = KeySchema()
         return schema.columns([schema.extract(v if isinstance(v, Mapping) else {}) for v in values])
-    if isinstance(sample, str):
-        return np.array([v if isinstance(v, str) else "" for v in values], dtype=object)
+    if isinstance(sample, str):  # as UTF-8 bytes, fixed length: the cheap HDF5 string type
+        return np.array([v.encode() if isinstance(v, str) else b"" for v in values], dtype="S")
     if isinstance(sample, _SCALARS):
         kind = np.asarray(sample).dtype.kind
         dtype = {"b": np.bool_, "i": np.int64, "u": np.int64}.get(kind, np.float64)

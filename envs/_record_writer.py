@@ -90,7 +90,7 @@ def _put(group: h5py.Group, name: str, value: Any, compression: str | None, dcpl
             _put(sub, str(k), v, compression, dcpl)
         return
     value = np.asarray(value)
-    if value.dtype.kind in "OUS":
+    if value.dtype.kind in "OU":
         group.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype())
         return
     if compression is not None and value.size >= 1024:
@@ -144,11 +144,6 @@ class DatasetWriter:
             g = f.create_group(f"episode_{index}")
             g.attrs.update(attrs)
             for name, value in tree.items():
-                if name == "initial_state":
-                    state, spec = value
-                    g.create_dataset("initial_state", data=state)
-                    g["initial_state"].attrs["spec"] = spec
-                    continue
                 _put(g, name, value, self.compression, dcpl)
         replace_atomic(tmp, final, self.durable)
 

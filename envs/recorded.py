@@ -383,6 +383,15 @@ def _nf_attrs(attrs: dict[str, Any], file: Path, index: int) -> dict[str, Any]:
     return nf if isinstance(nf, dict) else {}
 
 
+def _state_spec(nf: dict[str, Any], init: Any) -> int | None:
+    """The mjtState bits of ``initial_state`` (the episode's JSON, or the dataset's attribute)."""
+    if nf.get("initial_state_spec") is not None:
+        return int(nf["initial_state_spec"])
+    if isinstance(init, h5py.Dataset) and "spec" in init.attrs:
+        return int(init.attrs["spec"])
+    return None
+
+
 def _read_episode(index: int, file: Path, g: h5py.Group) -> RecordedEpisode:
     attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in g.attrs.items()}
     nf = _nf_attrs(attrs, file, index)
@@ -410,9 +419,7 @@ def _read_episode(index: int, file: Path, g: h5py.Group) -> RecordedEpisode:
         options=nf.get("options"),
         rng_state=nf.get("rng_state") or None,
         initial_state=np.asarray(init[()]) if isinstance(init, h5py.Dataset) else None,
-        initial_state_spec=int(init.attrs["spec"])
-        if isinstance(init, h5py.Dataset) and "spec" in init.attrs
-        else None,
+        initial_state_spec=_state_spec(nf, init),
         ended_by=str(nf.get("ended_by", "")),
         disturbances=list(nf.get("disturbances") or []),
         attrs=attrs,

@@ -35,7 +35,8 @@ numpy, python), env id and kwargs, agent class and config, the caller's ``metada
                        return, actuator_energy_j, compute_energy_j, spike_count
     observations (N+1, ...)   actions (N, ...) in the dtype the agent passed (replay is exact)
     rewards (N,) float64      terminations, truncations (N,) bool
-    initial_state             MuJoCo mjSTATE_INTEGRATION vector right after reset
+    initial_state             MuJoCo state right after reset (mj_getState, spec mjSTATE_INTEGRATION,
+                              given as neurofit.initial_state_spec)
     infos/ (every dataset has N+1 rows: row 0 is the reset, row k follows step k)
         qpos, qvel, act, time_s   read from MjData
         <every numeric, bool or string key of the env's info> (error, power_w, energy_j,
@@ -506,6 +507,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             "options": ep.options,
             "rng_state": ep.rng_state,
             "disturbances": ep.disturbances,
+            "initial_state_spec": STATE_SPEC if ep.initial_state is not None else None,
             "return": float(rewards.sum()),
             "actuator_energy_j": float(energy[-1])
             if isinstance(energy, np.ndarray) and energy.ndim == 1 and energy.size
@@ -526,7 +528,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             "infos": infos,
         }
         if ep.initial_state is not None:
-            tree["initial_state"] = (ep.initial_state, STATE_SPEC)
+            tree["initial_state"] = ep.initial_state
         return attrs, tree
 
     # -- dataset files ---------------------------------------------------------------------

@@ -288,6 +288,10 @@ def _run(
         raise RecordingError(
             f"{ep.file}: episode {ep.index} has no infos/qpos and infos/qvel to check against"
         )
+    mj = _mj(env)
+    if mj is None:
+        raise RecordingError(f"{rec.env_id}: not a MuJoCo env (no model/data to check)")
+    model, data = mj
     dev = {k: np.zeros(n + 1) for k in ("qpos", "qvel", "act", "time", "obs")}
     reward_dev = np.zeros(n)
 
@@ -301,10 +305,6 @@ def _run(
         if obs_rec is not None:
             dev["obs"][k] = _dev(obs, obs_rec[k])
 
-    mj = _mj(env)
-    if mj is None:
-        raise RecordingError(f"{rec.env_id}: not a MuJoCo env (no model/data to check)")
-    model, data = mj
     obs, _ = restore_reset(env, ep)
     compare(0, obs)
     restored = False

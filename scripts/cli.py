@@ -8,8 +8,12 @@ command that needs it.
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import typer
+
+# headless rendering: EGL works on servers without a display (set before mujoco is imported)
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 app = typer.Typer(
     name="neurofit",

@@ -9,6 +9,7 @@ and saves a plot (and, where possible, a video of the NeuroFit flight with its s
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,20 +21,28 @@ ENV_ID = "neurofit/QuadHoverPayload-v0"
 PAYLOAD_AT_S = 2.0
 
 
-def _fly(kind: str, seconds: float, seed: int, on_step: Any) -> dict[str, Any]:
-    """One seeded flight; per-step time, altitude error, position error norm, rotor power."""
+def _fly(kind: str, seconds: float, seed: int, on_step: Any,
+         record_to: Path | None = None) -> dict[str, Any]:
+    """One seeded flight; per-step time, altitude error, position error norm, rotor power.
+
+    With ``record_to``, the flight (and the agent's spikes) is recorded there for replay.
+    """
     import gymnasium as gym
     import numpy as np
 
     from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
     from neurofit.agents.reflex import QuadReflex
+    from neurofit.envs.recording import EpisodeRecorder
 
-    env = gym.make(ENV_ID, max_episode_steps=10**9)  # the flight length decides
+    env = gym.make(ENV_ID, max_episode_steps=round(seconds * 100))
     steps = round(seconds / env.unwrapped.dt)
-    obs, info = env.reset(seed=seed)
     agent = reflex = None
     if kind == "neurofit":
         agent = NeuroFitAgent.from_env(env, AgentConfig(seed=seed))
+    if record_to is not None:
+        env = EpisodeRecorder(env, record_to, agent, metadata={"source": "neurofit demo"})
+    obs, info = env.reset(seed=seed)
+    if agent is not None:
         agent.reset()
     else:
         reflex = QuadReflex(env, integral=kind == "pid")
@@ -83,6 +92,8 @@ def demo(
     out_dir: Annotated[Path, typer.Option(help="Where the plot (and video) go.")] = Path(
         "demo_out"),
     profile: Annotated[str, typer.Option(help="Hardware profile of the energy line.")] = "loihi",
+    video: Annotated[bool, typer.Option(help="Render the NeuroFit flight to MP4 (EGL).")] = True,
+    fps: Annotated[float, typer.Option(min=1.0, help="Video frames per second.")] = 15.0,
 ) -> None:
     """Hover, payload, adaptation: PD vs PID vs NeuroFit, and what the spiking brain costs."""
     import numpy as np
@@ -93,13 +104,17 @@ def demo(
     import neurofit.envs  # noqa: F401  (registers the env ids)
 
     console = Console()
+    flight_dir = out_dir / "flight"
+    if flight_dir.exists():  # the demo's own output of a previous run
+        shutil.rmtree(flight_dir)
     console.print(f"[bold]NeuroFit demo[/] — {ENV_ID}: micro quadrotor, +30% payload at "
                   f"t = {PAYLOAD_AT_S:g} s, {seconds:g} s of flight, seed {seed}")
     flights: dict[str, dict[str, Any]] = {}
     with Progress(console=console, transient=True) as progress:
         for name, kind in (("PD reflex", "pd"), ("PID", "pid"), ("NeuroFit", "neurofit")):
             task = progress.add_task(f"flying {name}", total=round(seconds * 100))
-            flights[name] = _fly(kind, seconds, seed, lambda t=task: progress.advance(t))
+            flights[name] = _fly(kind, seconds, seed, lambda t=task: progress.advance(t),
+                                 record_to=flight_dir if kind == "neurofit" else None)
 
     last = flights["NeuroFit"]["t"] >= seconds - 5.0
     table = Table(title="Position error (true, not sensed)")
@@ -125,7 +140,27 @@ def demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     plot = out_dir / "demo_flight.png"
     _plot(flights, plot)
-    console.print(f"plot: {plot}")
+    console.print(f"comparison plot: {plot}")
+    _media(flight_dir, out_dir, video, fps, console)
+
+
+def _media(flight_dir: Path, out_dir: Path, video: bool, fps: float, console: Any) -> None:
+    """The NeuroFit flight's timeline (spikes, error, reward, power) and its video."""
+    from neurofit.scripts.replay import write_episode_media
+
+    timeline = out_dir / "demo_timeline.png"
+    write_episode_media(flight_dir, 0, plot=timeline, progress=False)
+    console.print(f"timeline (spikes, error, reward, power): {timeline}")
+    if not video:
+        return
+    mp4 = out_dir / "demo_flight.mp4"
+    try:
+        write_episode_media(flight_dir, 0, video=mp4, fps=fps)
+    except Exception as exc:  # no EGL here: the rest of the demo stands
+        console.print(f"[yellow]no video ({type(exc).__name__}: {exc}); set MUJOCO_GL=egl on a "
+                      "machine with EGL, or pass --no-video[/]")
+        return
+    console.print(f"video: {mp4}  (replay it: neurofit replay {flight_dir} --check)")
 
 
 def _energy_line(agent: Any, flight: dict[str, Any], profile: str) -> str:

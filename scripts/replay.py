@@ -276,7 +276,9 @@ def replay(
     check: Annotated[
         bool,
         typer.Option(
-            "--check", help="Re-simulate and fail unless qpos/qvel match the record bit-exactly."
+            "--check",
+            help="Re-simulate and fail unless qpos, qvel, act, time, observations and rewards "
+            "match the record bit-exactly at every step.",
         ),
     ] = False,
     video: Annotated[Path | None, typer.Option(help="Write an MP4 here.")] = None,

@@ -8,7 +8,7 @@ never redrawn while rendering.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class Timeline:
     x1: float
     y0: int
     y1: int
+    _prev: tuple[np.ndarray, int] | None = field(default=None, repr=False, compare=False)
 
     def column(self, t: float) -> int:
         """Pixel column of time ``t`` (clipped to the axes)."""
@@ -54,7 +55,7 @@ class Timeline:
         Only the cursor columns of the previous call are restored, so a frame costs a few
         hundred pixel writes, not a redraw.
         """
-        prev = getattr(self, "_prev", None)
+        prev = self._prev
         if prev is None or prev[0] is not out:
             out[...] = self.image
         else:

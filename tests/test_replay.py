@@ -210,3 +210,20 @@ def test_bench_record_json_smoke(tmp_path: Path) -> None:
     out = json.loads(result.output)
     assert {"record_overhead", "replay_fps", "render_fps"} <= set(out)
     assert out["replay_bit_exact"] and out["render_frames"] == 1
+
+
+def test_initial_state_is_restored_when_the_reset_cannot_be(tmp_path: Path) -> None:
+    # an episode reset without seed whose generator state is lost: the reset lands elsewhere,
+    # the recorded MuJoCo state is restored, and a deterministic env then replays exactly
+    import json
+
+    path = _record(tmp_path / "ds", "neurofit/QuadHover-v0", QuadPID, 30, 2)
+    file = path / "data" / "episodes" / "episode_1.hdf5"
+    with h5py.File(file, "r+") as f:
+        nf = json.loads(f["episode_1"].attrs["neurofit"])
+        nf["rng_state"] = None
+        f["episode_1"].attrs["neurofit"] = json.dumps(nf)
+    check = replay_episode(open_recording(path), 1)
+    assert check.initial_state_restored
+    assert check.qpos_dev[0] > 0.0  # row 0: the reset, before the restore
+    assert check.qpos_dev[1:].max() == 0.0 and check.qvel_dev[1:].max() == 0.0

@@ -1,0 +1,169 @@
+"""Env steps to reach a return threshold: the learning benchmarks' measure, shared by every learner.
+
+One protocol for every learner (NeuroFit reward mode here, PPO in :mod:`neurofit.agents.ppo`):
+train on one env; after every ``eval_every`` training steps, freeze the policy and run
+``eval_episodes`` deterministic episodes on a separate env whose episode ``k`` always starts
+from ``reset(seed=eval_seed + k)``; the run's figure is the first step count at which the mean
+evaluation return reaches ``threshold`` (``None`` if it never does within ``max_steps``, with
+the best mean reached kept beside it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ThresholdRun", "mean_return", "neurofit_steps_to_threshold"]
+
+#: Seeds of the evaluation episodes (``eval_seed + k``): the same for every learner and seed.
+EVAL_SEED = 10_000
+
+#: Called with the training steps just taken and the new evaluation's mean return (or None).
+ProgressFn = Callable[[int, "float | None"], None]
+
+
+@dataclass
+class ThresholdRun:
+    """One learner on one seed.
+
+    Attributes:
+        learner: ``"neurofit"`` or ``"ppo"``.
+        env_id, seed: what was trained.
+        threshold: the mean evaluation return to reach.
+        steps_to_threshold: training env steps at the first evaluation that reached it
+            (``None``: never within ``max_steps``).
+        best_eval_return: the best mean evaluation return seen.
+        evaluations: ``[training steps, mean return]`` of every evaluation.
+        train_episodes: training episodes started.
+        wall_s: wall time of the run (training and evaluations).
+        max_steps, eval_every, eval_episodes: the protocol.
+    """
+
+    learner: str
+    env_id: str
+    seed: int
+    threshold: float
+    max_steps: int
+    eval_every: int
+    eval_episodes: int
+    steps_to_threshold: int | None = None
+    best_eval_return: float = float("-inf")
+    evaluations: list[list[float]] = field(default_factory=list)
+    train_episodes: int = 0
+    wall_s: float = 0.0
+
+    def record(self, steps: int, mean: float) -> bool:
+        """Add an evaluation; return True when it reaches the threshold (first time only)."""
+        self.evaluations.append([steps, mean])
+        self.best_eval_return = max(self.best_eval_return, mean)
+        if self.steps_to_threshold is None and mean >= self.threshold:
+            self.steps_to_threshold = steps
+            return True
+        return False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_protocol(max_steps: int, eval_every: int, eval_episodes: int) -> None:
+    for name, value in (("max_steps", max_steps), ("eval_every", eval_every),
+                        ("eval_episodes", eval_episodes)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def mean_return(env: Any, act: Callable[[np.ndarray], np.ndarray], episodes: int,
+                eval_seed: int = EVAL_SEED,
+                on_reset: Callable[[], None] | None = None) -> float:
+    """Mean undiscounted return of ``act`` over ``episodes`` episodes of ``env``, episode ``k``
+    starting from ``env.reset(seed=eval_seed + k)``; ``on_reset`` runs after every reset."""
+    total = 0.0
+    for k in range(episodes):
+        obs, _ = env.reset(seed=eval_seed + k)
+        if on_reset is not None:
+            on_reset()
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(act(obs))
+            total += float(reward)
+            done = terminated or truncated
+    return total / episodes
+
+
+def neurofit_steps_to_threshold(
+    env_id: str,
+    seed: int,
+    *,
+    max_steps: int = 300_000,
+    threshold: float = 950.0,
+    eval_every: int = 2048,
+    eval_episodes: int = 10,
+    config: Any = None,
+    progress: ProgressFn | None = None,
+) -> ThresholdRun:
+    """Train a reward-mode NeuroFit agent on ``env_id`` until its frozen policy's mean return
+    reaches ``threshold`` (see the module docstring for the protocol).
+
+    Evaluations run on a second agent of the same config into which the learned weights are
+    copied: the frozen policy depends on nothing else (no exploration, state reset every
+    episode), and the training agent's state, random stream and operation counts stay as if
+    no evaluation had happened.
+
+    Args:
+        config: an :class:`~neurofit.agents.neurofit_agent.AgentConfig` (its mode must be
+            ``"reward"`` and its seed is replaced by ``seed``); default: reward-mode defaults.
+        progress: called after every evaluation with the steps trained since the last call.
+    """
+    import dataclasses
+
+    import gymnasium as gym
+
+    from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
+
+    _check_protocol(max_steps, eval_every, eval_episodes)
+    if config is None:
+        config = AgentConfig(mode="reward", seed=seed)
+    elif config.mode != "reward":
+        raise ValueError(f"the threshold benchmark trains reward mode, got mode={config.mode!r}")
+    else:
+        config = dataclasses.replace(config, seed=seed)
+    run = ThresholdRun("neurofit", env_id, seed, threshold, max_steps, eval_every, eval_episodes)
+    start = time.perf_counter()
+    env, eval_env = gym.make(env_id), gym.make(env_id)
+    try:
+        agent = NeuroFitAgent.from_env(env, config)
+        judge = NeuroFitAgent.from_env(eval_env, config)
+        judge.learning = False
+        weights, judge_weights = (agent.policy.net.weights("learned"),
+                                  judge.policy.net.weights("learned"))
+        obs, _ = env.reset(seed=seed)
+        agent.reset()
+        run.train_episodes = 1
+        steps = 0
+        while steps < max_steps:
+            action = agent.act(obs)
+            obs, reward, terminated, truncated, info = env.step(action)
+            agent.observe(obs, float(reward), terminated, info)
+            steps += 1
+            if terminated or truncated:
+                obs, _ = env.reset()
+                agent.reset()
+                run.train_episodes += 1
+            if steps % eval_every == 0 or steps == max_steps:
+                judge_weights[:] = weights
+                mean = mean_return(eval_env, judge.act, eval_episodes, on_reset=judge.reset)
+                reached = run.record(steps, mean)
+                if progress is not None:
+                    progress(eval_every if steps % eval_every == 0 else steps % eval_every,
+                             mean)
+                if reached:
+                    break
+    finally:
+        env.close()
+        eval_env.close()
+    run.wall_s = time.perf_counter() - start
+    return run
