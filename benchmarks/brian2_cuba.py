@@ -67,7 +67,7 @@ def build_network(b2, n_neurons, fanin_fixed):
     El = -49 * mV
     we = (60 * 0.27 / 10) * mV  # 1.62 mV
     wi = (-20 * 4.5 / 10) * mV  # -9 mV
-    n_exc = int(round(0.8 * n_neurons))
+    n_exc = round(0.8 * n_neurons)
     p = 80.0 / n_neurons if fanin_fixed else 0.02
 
     eqs = """
@@ -113,7 +113,8 @@ clock_gettime(CLOCK_MONOTONIC, &_nf_t1);
 {
     std::ofstream _nf_f((brian::results_dir + "loop_monotonic_s.txt").c_str());
     _nf_f.precision(9);
-    _nf_f << ((_nf_t1.tv_sec - _nf_t0.tv_sec) + 1e-9 * (_nf_t1.tv_nsec - _nf_t0.tv_nsec)) << std::endl;
+    _nf_f << ((_nf_t1.tv_sec - _nf_t0.tv_sec)
+              + 1e-9 * (_nf_t1.tv_nsec - _nf_t0.tv_nsec)) << std::endl;
 }
 """
 
@@ -124,7 +125,7 @@ def run_standalone(b2, args):
     b2.prefs.devices.cpp_standalone.openmp_threads = 0  # single thread, no OpenMP
     b2.defaultclock.dt = 0.1 * b2.ms  # after set_device (activate resets the clock)
     b2.seed(args.seed)
-    net, P, Ce, Ci, s_mon, p = build_network(b2, args.neurons, args.fanin_fixed)
+    net, _P, Ce, Ci, s_mon, p = build_network(b2, args.neurons, args.fanin_fixed)
     b2.device.insert_code("before_network_run", _T0)
     b2.device.insert_code("after_network_run", _T1)
     net.run(args.duration_s * b2.second, report=None)
@@ -181,7 +182,7 @@ def run_runtime(b2, args):
     # gets new object names, hence new code, hence a new Cython compile.)
     b2.seed(args.seed)
     t0 = time.perf_counter()
-    net, P, Ce, Ci, s_mon, p = build_network(b2, args.neurons, args.fanin_fixed)
+    net, _P, Ce, Ci, s_mon, p = build_network(b2, args.neurons, args.fanin_fixed)
     net.store("initial")
     n_synapses = int(len(Ce) + len(Ci))
     loop, total, cpu = [], [], []

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from numba import njit
 
 from neurofit.neuromorphic import _kernels as K
@@ -679,7 +678,7 @@ class Network:
         Returns each neuron's spike count during the tick (a view, reused between calls:
         copy it to keep it). Inputs are the held ones (:meth:`set_input`, :meth:`input_view`).
         """
-        if type(n_substeps) is not int or n_substeps < 1:  # noqa: E721 - the hot path
+        if type(n_substeps) is not int or n_substeps < 1:
             if not (isinstance(n_substeps, (int, np.integer)) and n_substeps >= 1):
                 raise ValueError(f"n_substeps must be a positive integer, got {n_substeps!r}")
             n_substeps = int(n_substeps)

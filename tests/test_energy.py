@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from neurofit.neuromorphic.counters import OpCounts
 from neurofit.neuromorphic.energy import (
     DnnCost,

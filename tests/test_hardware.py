@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from neurofit.neuromorphic.hardware import (
     DNN_FIGURES,
     EVENT_FIGURES,

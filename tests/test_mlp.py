@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from neurofit.agents.mlp import NumpyMLP
 from neurofit.neuromorphic.energy import mlp_inference_cost
 
