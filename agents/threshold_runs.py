@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ThresholdRun", "mean_return", "neurofit_steps_to_threshold"]
+__all__ = ["EVAL_SEED", "ThresholdRun", "check_protocol", "mean_return",
+           "neurofit_steps_to_threshold"]
 
 #: Seeds of the evaluation episodes (``eval_seed + k``): the same for every learner and seed.
 EVAL_SEED = 10_000
@@ -69,7 +70,8 @@ class ThresholdRun:
         return asdict(self)
 
 
-def _check_protocol(max_steps: int, eval_every: int, eval_episodes: int) -> None:
+def check_protocol(max_steps: int, eval_every: int, eval_episodes: int) -> None:
+    """Each of the protocol's counts is a positive integer (ValueError naming it otherwise)."""
     for name, value in (("max_steps", max_steps), ("eval_every", eval_every),
                         ("eval_episodes", eval_episodes)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -124,7 +126,7 @@ def neurofit_steps_to_threshold(
 
     from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
 
-    _check_protocol(max_steps, eval_every, eval_episodes)
+    check_protocol(max_steps, eval_every, eval_episodes)
     if config is None:
         config = AgentConfig(mode="reward", seed=seed)
     elif config.mode != "reward":

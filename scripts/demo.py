@@ -91,7 +91,9 @@ def demo(
     seed: Annotated[int, typer.Option(min=0, help="Seed of env and agent.")] = 0,
     out_dir: Annotated[Path, typer.Option(help="Where the plot (and video) go.")] = Path(
         "demo_out"),
-    profile: Annotated[str, typer.Option(help="Hardware profile of the energy line.")] = "loihi",
+    profile: Annotated[str, typer.Option(
+        help="Hardware profile of the energy line (the estimated neurofit-analog follows)."
+    )] = "loihi",
     video: Annotated[bool, typer.Option(help="Render the NeuroFit flight to MP4 (EGL).")] = True,
     fps: Annotated[float, typer.Option(min=1.0, help="Video frames per second.")] = 15.0,
 ) -> None:
@@ -135,8 +137,11 @@ def demo(
     console.print(f"NeuroFit removes [bold]{100 * (1 - nf_rms / pd_rms):.1f}%[/] of the error the "
                   "reflex leaves, learning online from the error alone.")
 
-    agent = flights["NeuroFit"]["agent"]
-    console.print(_energy_line(agent, flights["NeuroFit"], profile))
+    from neurofit.agents.energy_report import energy_line
+
+    for name in dict.fromkeys((profile, "neurofit-analog")):
+        console.print(energy_line(flights["NeuroFit"]["agent"], flights["NeuroFit"]["power"],
+                                  profile=name))
     out_dir.mkdir(parents=True, exist_ok=True)
     plot = out_dir / "demo_flight.png"
     _plot(flights, plot)
@@ -161,32 +166,6 @@ def _media(flight_dir: Path, out_dir: Path, video: bool, fps: float, console: An
                       "machine with EGL, or pass --no-video[/]")
         return
     console.print(f"video: {mp4}  (replay it: neurofit replay {flight_dir} --check)")
-
-
-def _energy_line(agent: Any, flight: dict[str, Any], profile: str) -> str:
-    """One line: what the spiking controller's ticks cost on ``profile`` and in flight time."""
-    import numpy as np
-
-    from neurofit.envs.missions import get_mission
-    from neurofit.neuromorphic.energy import EnergyMeter
-
-    counts = agent.policy.net.counts()
-    ticks = max(agent.ticks, 1)
-    meter = EnergyMeter(profile, agent.meter.control_dt_s)
-    meter.charge_cumulative(counts)
-    totals = meter.totals()
-    dynamic_j = totals.dynamic_j / ticks
-    compute_w = dynamic_j / agent.meter.control_dt_s + meter.profile.static_w
-    platform_w = float(np.mean(flight["power"]))
-    mission = get_mission("micro-drone", platform_w=platform_w)
-    lost_s = mission.endurance_s - mission.with_compute(compute_w).endurance_s
-    rate_hz = counts.spikes / max(counts.neuron_updates, 1) / agent.policy.net.dt_s
-    return (f"Compute on {profile}: {1e6 * dynamic_j:.2f} µJ dynamic per control tick "
-            f"({counts.spikes / ticks:.0f} spikes, {counts.synaptic_events / ticks:.0f} synaptic "
-            f"events, {counts.weight_updates / ticks:.0f} weight updates; {rate_hz:.1f} Hz per "
-            f"neuron) → {1e3 * compute_w:.1f} mW with {meter.profile.static_w:g} W static, vs "
-            f"{platform_w:.1f} W for the rotors; costs {lost_s:.0f} s of a "
-            f"{mission.endurance_s / 60:.1f}-min flight.")
 
 
 def register(app: typer.Typer) -> None:

@@ -225,8 +225,9 @@ def energy_command(
     substeps: Annotated[int | None, typer.Option(
         min=1, help="neurofit: network steps per tick (dt_s becomes 1 ms / substeps).")] = None,
     mlp_hidden: Annotated[str, typer.Option(
-        help="feedback-mlp: hidden widths, comma-separated ('' = linear).")] = "8",
-    mlp_lr: Annotated[float, typer.Option(min=0.0, help="feedback-mlp: SGD step.")] = 0.03,
+        help="feedback-mlp: hidden widths, comma-separated ('' = linear); the default is the "
+             "smallest that matched NeuroFit on hover-payload (neurofit bench energy).")] = "1",
+    mlp_lr: Annotated[float, typer.Option(min=0.0, help="feedback-mlp: SGD step.")] = 0.02,
     frozen: Annotated[bool, typer.Option(
         "--frozen", help="Switch learning off (no weight updates are charged).")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write the power/energy plot here.")] = None,

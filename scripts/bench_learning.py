@@ -1,0 +1,235 @@
+"""``neurofit bench learning``: env steps to learn a task — NeuroFit against PPO, seed by seed.
+
+Each task is a function of :data:`TASKS` (name → function of :class:`BenchOptions` returning a
+JSON-able dict); ``--task`` picks one. The first:
+
+- ``invpend``: Gymnasium's ``InvertedPendulum-v5``, learned from reward alone. NeuroFit in
+  reward mode (``AgentConfig(mode="reward")`` defaults) and, with the ``rl`` extra, SB3 PPO with
+  its defaults, each measured by :mod:`neurofit.agents.threshold_runs`: after every 2,048
+  training steps, 10 deterministic evaluation episodes (learning frozen) from fixed seeds; the
+  figure is the training steps at the first evaluation whose mean return reaches 950 (the
+  env's ``reward_threshold``), ``null`` for a seed that never does within ``--max-steps``
+  (its best mean evaluation return is reported beside it).
+
+Runs go one after the other (one core each), NeuroFit's seeds first, then PPO's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["TASKS", "BenchOptions", "register", "run_invpend", "summarize"]
+
+#: ``progress(label, max_steps, threshold)`` returns the progress callback of one run
+#: (:data:`~neurofit.agents.threshold_runs.ProgressFn`), or None.
+ProgressFactory = Callable[[str, int, float], Any]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What every task receives.
+
+    Attributes:
+        seeds: one run per seed and learner.
+        max_steps: training budget per run (env steps).
+        ppo: also run the PPO baseline (when the ``rl`` extra is installed).
+        progress: makes one progress callback per run (``None``: silent).
+    """
+
+    seeds: tuple[int, ...] = (0,)
+    max_steps: int = 300_000
+    ppo: bool = True
+    progress: ProgressFactory | None = None
+
+
+def summarize(runs: list[Any]) -> dict[str, Any]:
+    """Per-seed steps (``None`` if never reached) with the best evaluation return, and the mean
+    and standard deviation (population, ddof 0) over the seeds that reached the threshold."""
+    reached = [r.steps_to_threshold for r in runs if r.steps_to_threshold is not None]
+    return {
+        "per_seed": [{"seed": r.seed, "steps": r.steps_to_threshold,
+                      "best_eval_return": r.best_eval_return,
+                      "train_episodes": r.train_episodes, "wall_s": round(r.wall_s, 1)}
+                     for r in runs],
+        "mean": statistics.fmean(reached) if reached else None,
+        "std": statistics.pstdev(reached) if reached else None,
+        "reached": len(reached),
+        "seeds": len(runs),
+    }
+
+
+def _progress(opts: BenchOptions, label: str, threshold: float) -> Any:
+    return opts.progress(label, opts.max_steps, threshold) if opts.progress else None
+
+
+def run_invpend(opts: BenchOptions) -> dict[str, Any]:
+    """NeuroFit reward mode and PPO on InvertedPendulum-v5 (see the module docstring)."""
+    from neurofit.agents.neurofit_agent import AgentConfig
+    from neurofit.agents.threshold_runs import EVAL_SEED, neurofit_steps_to_threshold
+
+    env_id, threshold, eval_every, eval_episodes = "InvertedPendulum-v5", 950.0, 2048, 10
+    protocol = {"eval_every": eval_every, "eval_episodes": eval_episodes,
+                "eval_seeds": f"{EVAL_SEED} + episode", "max_steps": opts.max_steps,
+                "threshold": threshold}
+    config = AgentConfig(mode="reward")
+    nf_runs = [
+        neurofit_steps_to_threshold(env_id, seed, max_steps=opts.max_steps, threshold=threshold,
+                                    eval_every=eval_every, eval_episodes=eval_episodes,
+                                    config=config,
+                                    progress=_progress(opts, f"neurofit seed {seed}", threshold))
+        for seed in opts.seeds
+    ]
+    result: dict[str, Any] = {
+        "task": "invpend",
+        "env_id": env_id,
+        "protocol": protocol,
+        "steps_to_950_neurofit": summarize(nf_runs),
+        "neurofit_config": {k: v for k, v in dataclasses.asdict(config).items() if k != "seed"},
+    }
+    runs = [r.as_dict() for r in nf_runs]
+    if opts.ppo:
+        try:
+            from neurofit.agents.ppo import ppo_steps_to_threshold, require_rl
+
+            require_rl()
+        except ImportError as exc:
+            result["steps_to_950_ppo"] = None
+            result["ppo_skipped"] = str(exc)
+        else:
+            ppo_runs = [
+                ppo_steps_to_threshold(env_id, seed, max_steps=opts.max_steps,
+                                       threshold=threshold, eval_every=eval_every,
+                                       eval_episodes=eval_episodes,
+                                       progress=_progress(opts, f"ppo seed {seed}", threshold))[0]
+                for seed in opts.seeds
+            ]
+            result["steps_to_950_ppo"] = summarize(ppo_runs)
+            result["ppo_config"] = "stable-baselines3 PPO('MlpPolicy') defaults, device cpu"
+            runs += [r.as_dict() for r in ppo_runs]
+    result["runs"] = runs
+    return result
+
+
+#: Task name → function. Further tasks (``hover-payload``, ``track-disturbed``, ``arm-payload``)
+#: are added here with the same signature.
+TASKS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
+    "invpend": run_invpend,
+}
+
+
+def _parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise typer.BadParameter(f"seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise typer.BadParameter(f"give one or more non-negative seeds, got {text!r}")
+    return seeds
+
+
+def _fmt_steps(summary: dict[str, Any] | None) -> tuple[str, str]:
+    if summary is None:
+        return "—", "—"
+    cells = [f"{e['steps']:,}" if e["steps"] is not None
+             else f"never (best {e['best_eval_return']:.0f})" for e in summary["per_seed"]]
+    mean = (f"{summary['mean']:,.0f} ± {summary['std']:,.0f}" if summary["mean"] is not None
+            else "—")
+    return ", ".join(cells), f"{mean} ({summary['reached']}/{summary['seeds']} reached)"
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    p = result["protocol"]
+    table = Table(title=f"{result['env_id']}: env steps to a mean evaluation return of "
+                        f"{p['threshold']:.0f} ({p['eval_episodes']} episodes every "
+                        f"{p['eval_every']:,} steps, at most {p['max_steps']:,})")
+    table.add_column("learner")
+    table.add_column("per seed")
+    table.add_column("mean ± std over seeds reached")
+    for name, key in (("NeuroFit (reward mode)", "steps_to_950_neurofit"),
+                      ("PPO (SB3 defaults)", "steps_to_950_ppo")):
+        if key in result:
+            table.add_row(name, *_fmt_steps(result[key]))
+    console = Console()
+    console.print(table)
+    if result.get("ppo_skipped"):
+        console.print(f"PPO skipped: {result['ppo_skipped']}")
+    console.print(f"wall time {result['wall_s']:.0f} s")
+
+
+def _progress_bar(enabled: bool, stderr: bool
+                  ) -> tuple[AbstractContextManager[Any], ProgressFactory | None]:
+    if not enabled:
+        return nullcontext(), None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                   console=Console(stderr=stderr))
+
+    def factory(label: str, total: int, threshold: float) -> Callable[[int, float | None], None]:
+        task = bar.add_task(label, total=total, status="")
+
+        def advance(steps: int, mean: float | None) -> None:
+            status = "" if mean is None else f"last eval {mean:.0f}"
+            bar.update(task, advance=steps, status=status)
+            if mean is not None and mean >= threshold:  # reached: the run stops here
+                bar.update(task, total=bar.tasks[task].completed)
+
+        return advance
+
+    return bar, factory
+
+
+def register(bench_app: typer.Typer) -> None:
+    """Add ``neurofit bench learning`` to the ``bench`` app."""
+
+    @bench_app.command("learning")
+    def learning(
+        task: Annotated[str, typer.Option(
+            help=f"Which task: {', '.join(TASKS)}.")] = "invpend",
+        seeds: Annotated[str, typer.Option(help="Comma-separated seeds, one run each.")] = "0",
+        max_steps: Annotated[int, typer.Option(
+            min=1, help="Training budget per run (env steps).")] = 300_000,
+        ppo: Annotated[bool, typer.Option(
+            help="Also run the PPO baseline (needs the rl extra).")] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        progress: Annotated[bool, typer.Option(
+            help="Show a progress bar (on stderr with --json).")] = True,
+    ) -> None:
+        """Env steps to learn a task from reward: NeuroFit (reward mode) against PPO."""
+        from neurofit.scripts._machine import machine_info
+
+        if task not in TASKS:
+            raise typer.BadParameter(f"unknown task {task!r}; choose one of {', '.join(TASKS)}",
+                                     param_hint="--task")
+        bar, factory = _progress_bar(progress, stderr=as_json)
+        opts = BenchOptions(seeds=_parse_seeds(seeds), max_steps=max_steps, ppo=ppo,
+                            progress=factory)
+        start = time.perf_counter()
+        with bar:
+            result = TASKS[task](opts)
+        result["wall_s"] = time.perf_counter() - start
+        result["machine"] = machine_info()
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+        else:
+            _print_table(result)
