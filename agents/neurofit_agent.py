@@ -96,6 +96,9 @@ class AgentConfig:
             all to all); fewer synapses cost fewer synaptic events and weight updates.
         correction_limit: error mode: the correction is clipped to this fraction of the
             reflex's correction scale — a guard that keeps learning from running away.
+        teach_limit: error mode: the teaching signal's norm (in correction-scale units) is
+            clipped to this each tick, so a large transient cannot drive one huge step; with
+            the correction limit, what keeps learning stable over a 3x range of rates.
         exploration_sd: reward mode: sd of the exploration noise, in decoded units (a
             fraction of the action half-range), entering every output neuron along its
             encoder; 0 switches exploration (and so learning) off.
@@ -124,6 +127,7 @@ class AgentConfig:
     weight_bound_v: float = 0.01
     connection_p: float | None = None
     correction_limit: float = 1.0
+    teach_limit: float = 0.5
     exploration_sd: float = 0.2
     exploration_tau_s: float = 0.08
     tau_elig_s: float = 0.2
@@ -147,7 +151,7 @@ class AgentConfig:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit",
-                     "tau_elig_s", "action_scale", "input_width", "exploration_tau_s"):
+                     "teach_limit", "tau_elig_s", "action_scale", "input_width", "exploration_tau_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -346,6 +350,10 @@ class NeuroFitAgent:
             self._last_error = np.asarray(error, dtype=np.float64)
             if self.learning:
                 teach = self.reflex.teaching(obs, self._last_error) / self.reflex.correction_scale
+                # guard against runaway: one tick's teaching signal is at most teach_limit
+                norm = float(np.sqrt(teach @ teach))
+                if norm > self.config.teach_limit:
+                    teach = teach * (self.config.teach_limit / norm)
                 # PES error = actual − target = −teaching; the modulator is −(error · d_i)
                 error_modulator(-teach, self.policy.output_dirs, out=self.policy.modulator)
             else:
