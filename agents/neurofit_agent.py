@@ -52,7 +52,7 @@ from neurofit.agents.reflex import ArmReflex, QuadReflex, Reflex, make_reflex
 from neurofit.agents.spiking_policy import PolicyShape, SpikingPolicy
 from neurofit.neuromorphic.analog import AnalogProfile
 from neurofit.neuromorphic.energy import EnergyMeter
-from neurofit.neuromorphic.plasticity import ThreeFactor, error_modulator
+from neurofit.neuromorphic.plasticity import ThreeFactor
 
 MODES = ("error", "reward")
 
@@ -151,7 +151,8 @@ class AgentConfig:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit",
-                     "teach_limit", "tau_elig_s", "action_scale", "input_width", "exploration_tau_s"):
+                     "teach_limit", "tau_elig_s", "action_scale", "input_width",
+                     "exploration_tau_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -354,8 +355,9 @@ class NeuroFitAgent:
                 norm = float(np.sqrt(teach @ teach))
                 if norm > self.config.teach_limit:
                     teach = teach * (self.config.teach_limit / norm)
-                # PES error = actual − target = −teaching; the modulator is −(error · d_i)
-                error_modulator(-teach, self.policy.output_dirs, out=self.policy.modulator)
+                # PES error = actual − target = −teaching, so the modulator −(error · d_i) is
+                # d_i · teaching (error_modulator's formula, without its checks: hot path)
+                np.matmul(self.policy.output_dirs, teach, out=self.policy.modulator)
             else:
                 self.policy.modulator[:] = 0.0
             return
