@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -119,11 +120,49 @@ def run_invpend(opts: BenchOptions) -> dict[str, Any]:
     return result
 
 
-#: Task name → function. Further tasks (``hover-payload``, ``track-disturbed``, ``arm-payload``)
-#: are added here with the same signature.
+def _adaptation_task(name: str) -> Callable[[BenchOptions], dict[str, Any]]:
+    """An error-mode task of :mod:`neurofit.agents.adaptation_benchmarks` as a bench task."""
+
+    def run(opts: BenchOptions) -> dict[str, Any]:
+        from neurofit.agents.adaptation_benchmarks import TASKS as ADAPTATION
+
+        fn, n_runs = ADAPTATION[name]
+        advance = (opts.progress(name, n_runs(len(opts.seeds)), math.inf)
+                   if opts.progress else None)
+        return fn(seeds=opts.seeds,
+                  progress=(lambda: advance(1, None)) if advance is not None else None)
+
+    run.__doc__ = f"The ``{name}`` task (see :mod:`neurofit.agents.adaptation_benchmarks`)."
+    return run
+
+
+#: Task name → function of the options, returning a JSON-ready dict.
 TASKS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "invpend": run_invpend,
+    **{name: _adaptation_task(name)
+       for name in ("hover-payload", "track-disturbed", "arm-payload")},
 }
+
+
+def _print_adaptation(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result['task']} ({result['env_id']}), {result['window']}: "
+                        "mean ± sd over seeds")
+    table.add_column("measure")
+    table.add_column("mean", justify="right")
+    table.add_column("sd", justify="right")
+    table.add_column("per seed", justify="right")
+    for key, value in result.items():
+        if isinstance(value, dict) and "mean" in value and "per_seed" in value:
+            table.add_row(key, f"{value['mean']:.4g}", f"{value['std']:.2g}",
+                          ", ".join(f"{v:.4g}" for v in value["per_seed"]))
+    console = Console()
+    console.print(table)
+    for key in ("crashes", "met"):
+        if key in result:
+            console.print(f"{key}: {result[key]}")
 
 
 def _parse_seeds(text: str) -> tuple[int, ...]:
@@ -231,5 +270,7 @@ def register(bench_app: typer.Typer) -> None:
         result["machine"] = machine_info()
         if as_json:
             typer.echo(json.dumps(result, indent=2))
-        else:
+        elif result["task"] == "invpend":
             _print_table(result)
+        else:
+            _print_adaptation(result)

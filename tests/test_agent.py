@@ -160,3 +160,19 @@ def test_frozen_agent_does_not_change_weights() -> None:
     _rollout(agent, env, 300, seed=0)
     assert np.array_equal(before, agent.policy.net.weights("learned"))
     assert agent.policy.net.counts().weight_updates == 0
+
+
+def test_bench_learning_cli_prints_the_adaptation_keys() -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "neurofit.scripts.cli", "bench", "learning", "--task",
+         "hover-payload", "--seeds", "0", "--json", "--no-progress"],
+        capture_output=True, text=True, timeout=600, check=True,
+    )
+    result = json.loads(out.stdout)
+    for key in ("rms_error_pd", "rms_error_pid", "rms_error_neurofit", "reduction", "machine"):
+        assert key in result
+    assert result["reduction"]["mean"] > 0.8
