@@ -68,7 +68,7 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "error": {"n_per_input": 100, "n_output_neurons": 200, "substeps": 10, "dt_s": 1e-4,
               "input_width": 12.0, "learning_rate": 4e-3, "connection_p": 0.5},
     "reward": {"n_per_input": 25, "n_output_neurons": 50, "substeps": 40, "dt_s": 1e-3,
-               "input_width": 3.0, "learning_rate": 2e-4, "connection_p": 1.0},
+               "input_width": 3.0, "learning_rate": 4e-4, "connection_p": 1.0},
 }
 
 
@@ -129,8 +129,8 @@ class AgentConfig:
     correction_limit: float = 1.0
     teach_limit: float = 0.5
     exploration_sd: float = 0.2
-    exploration_tau_s: float = 0.08
-    tau_elig_s: float = 0.2
+    exploration_tau_s: float = 0.3
+    tau_elig_s: float = 0.3
     critic_learning_rate: float = 0.1
     critic_lambda: float = 0.9
     gamma: float = 0.98
@@ -257,9 +257,9 @@ class NeuroFitAgent:
             self.exploration = OutputExploration(n_outputs, config.exploration_sd,
                                                  config.exploration_tau_s, control_dt_s,
                                                  self._noise_rng)
-            low = np.broadcast_to(-1.0 if action_low is None else action_low, (n_outputs,))
-            high = np.broadcast_to(1.0 if action_high is None else action_high, (n_outputs,))
-            low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+            low, high = (np.broadcast_to(np.asarray(default if bound is None else bound,
+                                                    dtype=np.float64).reshape(-1), (n_outputs,))
+                         for bound, default in ((action_low, -1.0), (action_high, 1.0)))
             bounded = np.isfinite(low) & np.isfinite(high)
             self._action_mid = np.where(bounded, 0.5 * (low + high), 0.0)
             self._action_half = np.where(bounded, 0.5 * (high - low), 1.0)

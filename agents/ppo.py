@@ -63,6 +63,7 @@ def ppo_steps_to_threshold(
     eval_episodes: int = 10,
     progress: ProgressFn | None = None,
     torch_threads: int = 1,
+    **ppo_kwargs: Any,
 ) -> tuple[ThresholdRun, NumpyMLP]:
     """Train SB3 PPO (defaults) until the deterministic policy's mean evaluation return reaches
     ``threshold``; return the run and the last policy as a :class:`NumpyMLP`.
@@ -74,6 +75,8 @@ def ppo_steps_to_threshold(
         progress: called after every evaluation with the steps trained since the last call.
         torch_threads: torch's intra-op threads during the run (restored afterwards); one keeps
             a shared machine usable and costs PPO's small networks little.
+        ppo_kwargs: overrides of SB3's PPO defaults (the benchmark passes none; tests shrink
+            the rollout).
     """
     import gymnasium as gym
 
@@ -114,7 +117,7 @@ def ppo_steps_to_threshold(
             return not self.stop
 
     try:
-        model = make_ppo(env_id, seed)
+        model = make_ppo(env_id, seed, **ppo_kwargs)
         callback = _EvalBetweenUpdates()
         model.learn(total_timesteps=max_steps, callback=callback)
         if not callback.stop and (not run.evaluations
