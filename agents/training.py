@@ -549,6 +549,28 @@ def _run_episodes(agent: Any, env: gym.Env[Any, Any], seeds: Iterable[int]) -> l
     return rows
 
 
+def _recorded_episodes(agent: Any, env_id: str, env_kwargs: dict[str, Any] | None,
+                       run_dir: Path, seeds: Iterable[int]) -> list[dict]:
+    """:func:`_run_episodes` on a recorded env writing ``<run_dir>/eval_dataset``."""
+    import shutil
+
+    from neurofit.envs.recording import EpisodeRecorder
+
+    target = Path(run_dir) / EVAL_DATASET_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    env = EpisodeRecorder(gym.make(env_id, **(env_kwargs or {})), target, agent,
+                          metadata={"source": "neurofit evaluate", "run_dir": str(run_dir)})
+    try:
+        return _run_episodes(agent, env, seeds)
+    finally:
+        env.close()
+
+
+#: where ``evaluate(record=True)`` writes a run's evaluation episodes
+EVAL_DATASET_DIR = "eval_dataset"
+
+
 class _Evaluator:
     """Evaluates a copy of the training agent (learning off) on a separate env."""
 
@@ -873,7 +895,8 @@ def _load_run_agent(run_dir: Path, env: gym.Env[Any, Any], config: TrainConfig) 
 def evaluate(source: str | Path | Any, env_id: str | None = None, episodes: int = 10,
              seed: int = 0, *, baselines: Sequence[str] = ("pd", "pid", "random"),
              env_kwargs: dict[str, Any] | None = None,
-             mlp_path: str | Path | None = None) -> dict[str, Any]:
+             mlp_path: str | Path | None = None,
+             record: bool = False) -> dict[str, Any]:
     """Evaluate a trained agent, learning frozen, beside baselines on the same episodes.
 
     Args:
@@ -885,6 +908,8 @@ def evaluate(source: str | Path | Any, env_id: str | None = None, episodes: int 
         seed: seeds the episodes (:func:`episode_seed` stream 1) and the random baseline.
         baselines: any of ``"pd"``, ``"pid"``, ``"random"``, ``"mlp"`` (needs ``mlp_path``);
             those that cannot drive the env are listed under ``"skipped"`` with the reason.
+        record: record each run's evaluation episodes (with the agent's spikes and energy)
+            into ``<run>/eval_dataset`` for ``neurofit replay`` (replacing an earlier one).
 
     Returns:
         ``{"env_id", "episodes", "seed", "agents": {name: {return, return_std, rms_error,
@@ -923,7 +948,11 @@ def evaluate(source: str | Path | Any, env_id: str | None = None, episodes: int 
             agent = _load_run_agent(run_dir, env, cfg)
             agent.learning = False
             label = cfg.agent if len(runs) == 1 else f"{cfg.agent}/{name}"
-            results[label] = _mean_rows(_run_episodes(agent, env, seeds))
+            if record:
+                results[label] = _mean_rows(_recorded_episodes(agent, env_id, env_kwargs,
+                                                               run_dir, seeds))
+            else:
+                results[label] = _mean_rows(_run_episodes(agent, env, seeds))
         if agent_obj is not None:
             before = getattr(agent_obj, "learning", None)
             agent_obj.learning = False

@@ -39,6 +39,8 @@ def evaluate(
     env: Annotated[str | None, typer.Option(
         "--env", help="Evaluate on another env id (default: the run's).")] = None,
     mlp: Annotated[Path | None, typer.Option(help="NumpyMLP .npz for the mlp baseline.")] = None,
+    record: Annotated[bool, typer.Option(
+        help="Record the run's evaluation episodes to <run>/eval_dataset (for replay).")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a run's agent (learning off) and baselines on the same seeded episodes."""
@@ -46,7 +48,8 @@ def evaluate(
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
-        result = run_evaluate(run_dir, env, episodes, seed, baselines=names, mlp_path=mlp)
+        result = run_evaluate(run_dir, env, episodes, seed, baselines=names, mlp_path=mlp,
+                              record=record)
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -176,3 +176,21 @@ def test_bench_learning_cli_prints_the_adaptation_keys() -> None:
     for key in ("rms_error_pd", "rms_error_pid", "rms_error_neurofit", "reduction", "machine"):
         assert key in result
     assert result["reduction"]["mean"] > 0.8
+
+
+def test_evaluate_records_episodes_that_replay_bit_exact(tmp_path) -> None:
+    from neurofit.agents.training import TrainConfig, evaluate, train
+    from neurofit.envs.recorded import open_recording
+    from neurofit.envs.replay import replay_episode
+
+    config = TrainConfig(env_id="neurofit/QuadHoverPayload-v0", total_steps=300,
+                         env_kwargs={"max_episode_steps": 150},
+                         agent_config={"n_per_input": 20, "n_output_neurons": 40})
+    train(config, tmp_path / "run", progress=False)
+    result = evaluate(tmp_path / "run", episodes=2, baselines=(), record=True)
+    assert "neurofit" in result["agents"]
+    recording = open_recording(tmp_path / "run" / "eval_dataset")
+    assert len(recording) == 2
+    check = replay_episode(recording, 1)
+    assert check.bit_exact
+    assert recording.episode(1).spikes.events()[0].size > 0
