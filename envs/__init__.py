@@ -16,36 +16,48 @@ from neurofit.envs.disturbances import (
 )
 from neurofit.envs.error_feedback import ErrorFeedback, make_with_error
 from neurofit.envs.joint_power import JointMotor, JointPowerModel
+from neurofit.envs.missions import Battery, Mission, get_mission, list_missions
 from neurofit.envs.power import HEAVY_ROTOR_POWER, MICRO_ROTOR_POWER, RotorPowerModel
 from neurofit.envs.quadrotor import QuadrotorEnv, realistic_sensor_noise
 from neurofit.envs.quadrotor_hover import QuadHoverEnv
 from neurofit.envs.quadrotor_platform import PLATFORMS, QuadrotorPlatform, get_platform
 from neurofit.envs.quadrotor_track import QuadTrackEnv
+from neurofit.envs.recorded import Recording, open_recording
+from neurofit.envs.recording import EpisodeRecorder
+from neurofit.envs.replay import replay_episode
 
 __all__ = [
     "HEAVY_ROTOR_POWER",
     "MICRO_ROTOR_POWER",
     "PLATFORMS",
     "ArmReachEnv",
+    "Battery",
     "Disturbance",
+    "EpisodeRecorder",
     "ErrorFeedback",
     "JointMotor",
     "JointPowerModel",
+    "Mission",
     "MotorDegradation",
     "Payload",
     "QuadHoverEnv",
     "QuadTrackEnv",
     "QuadrotorEnv",
     "QuadrotorPlatform",
+    "Recording",
     "RotorPowerModel",
     "SensorNoise",
     "Wind",
+    "get_mission",
     "get_platform",
+    "list_missions",
     "make_disturbance",
     "make_disturbances",
     "make_with_error",
+    "open_recording",
     "realistic_sensor_noise",
     "register_all",
+    "replay_episode",
 ]
 
 register_all()
