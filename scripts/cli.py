@@ -7,7 +7,6 @@ command that needs it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import typer
@@ -27,19 +26,26 @@ app.add_typer(bench_app, name="bench")
 
 def _register() -> None:
     """Attach every command module's commands to the apps above."""
-    from neurofit.scripts import bench_agent, bench_engine, bench_env, bench_plasticity, demo
+    from neurofit.scripts import (
+        bench_agent,
+        bench_energy,
+        bench_engine,
+        bench_env,
+        bench_learning,
+        bench_plasticity,
+        bench_record,
+        demo,
+        energy,
+        evaluate,
+        replay,
+        train,
+    )
 
-    demo.register(app)
-    for module in (bench_engine, bench_env, bench_agent):
+    for module in (demo, train, evaluate, replay, energy):
+        module.register(app)
+    for module in (bench_engine, bench_plasticity, bench_env, bench_agent, bench_learning,
+                   bench_record, bench_energy):
         module.register(bench_app)
-    bench_plasticity.register(bench_app)
-    # modules still being written in parallel: registered once they exist
-    pending = {"train": app, "evaluate": app, "energy": app, "replay": app,
-               "bench_learning": bench_app,
-               "bench_record": bench_app, "bench_energy": bench_app}
-    for name, target in pending.items():
-        if importlib.util.find_spec(f"neurofit.scripts.{name}") is not None:
-            importlib.import_module(f"neurofit.scripts.{name}").register(target)
 
 
 _register()
