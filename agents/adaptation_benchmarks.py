@@ -9,7 +9,9 @@ Each task runs the same seeded episodes with the reflex alone (PD), the full PID
   t = 2 s, sensor noise; RMS error over the second half of 20 s; PID with the same gains and
   the best of a small gain sweep; crashes over seeds and a 3× range of learning rates.
 - ``arm-payload``: arm reaching 8 targets, payload doubled at t = 1 s; the steady error (mean
-  over the last 0.5 s of each 2 s hold) of targets 2–8.
+  over the last 0.5 s of each 2 s hold) of targets 2–8. A mean, not an RMS: in some episodes
+  one far target is still being approached at the end of its hold by every controller alike,
+  and an RMS would measure that reach instead of the payload's steady sag.
 """
 
 from __future__ import annotations
