@@ -148,7 +148,7 @@ class AgentConfig:
                 object.__setattr__(self, name, value)
         for name in ("n_per_input", "n_output_neurons", "substeps"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit",
                      "teach_limit", "tau_elig_s", "action_scale", "input_width",
@@ -165,7 +165,7 @@ class AgentConfig:
         for name in ("gamma", "critic_lambda"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         AnalogProfile(**self.analog)  # validates the analog fields
 
@@ -413,7 +413,6 @@ class NeuroFitAgent:
         path = Path(path)
         arrays = {f"net.{k}": v for k, v in self.policy.net.get_state().items()}
         arrays["decoder.rates"] = self.policy.decoder.rates
-        arrays["hidden.rates"] = self.policy.hidden_rates.rates
         arrays["noise_rng"] = np.frombuffer(
             json.dumps(self._noise_rng.bit_generator.state).encode(), dtype=np.uint8)
         arrays["config"] = np.frombuffer(self.config.to_json().encode(), dtype=np.uint8)
@@ -456,7 +455,6 @@ class NeuroFitAgent:
             raise ValueError(f"{path} was saved by an agent with a different config")
         self.policy.net.set_state({k[4:]: v for k, v in arrays.items() if k.startswith("net.")})
         self.policy.decoder.rates[:] = arrays["decoder.rates"]
-        self.policy.hidden_rates.rates[:] = arrays["hidden.rates"]
         self._noise_rng.bit_generator.state = json.loads(bytes(arrays["noise_rng"]).decode())
         if self.config.mode == "reward":
             self.critic.weights[:] = arrays["critic.weights"]

@@ -100,14 +100,10 @@ class SpikingPolicy:
         self.modulator = self.net.modulator_view("output")
         self.perturbation = self.net.perturbation_view("output")
         self._out = self.net.population("output").slice
-        self._hidden = self.net.population("hidden").slice
         self.decoder = RateDecoder(decoders, tau_s=shape.decoder_tau_s,
                                    tick_s=shape.substeps * shape.dt_s)
-        self.hidden_rates = RateDecoder(np.zeros((self.encoder.n_neurons, 1)), tau_s=0.02,
-                                        tick_s=shape.substeps * shape.dt_s)
         self._counts_at_mark = self.net.counts_array()
         self._counts_now = np.zeros(4, dtype=np.int64)
-        self.track_hidden_rates = False
         self._last_counts = np.zeros(self.net.n_neurons, dtype=np.int32)
 
     @property
@@ -120,8 +116,6 @@ class SpikingPolicy:
         np.clip(x, -1.2, 1.2, out=x)
         self.encoder.encode_unchecked(x, self.hidden_input)
         counts = self.net.step(self.shape.substeps)
-        if self.track_hidden_rates:
-            self.hidden_rates.update(counts[self._hidden])
         self._last_counts = counts
         return self.decoder.update(counts[self._out])
 
@@ -140,4 +134,3 @@ class SpikingPolicy:
         """Forget membrane state and filters (weights stay): call at an episode start."""
         self.net.reset_state()
         self.decoder.reset()
-        self.hidden_rates.reset()

@@ -51,7 +51,7 @@ N_BIAS = 2  # constant drive, volts
 N_P_SPIKE = 3  # spike probability per step (Poisson sources)
 N_NPARAM = 4
 
-# --- columns of the per-population float parameters ``pop_f`` (P, 9) ---
+# --- columns of the per-population float parameters ``pop_f`` (P, N_POP_F) ---
 PF_A_MEM = 0  # exp(-dt / tau_mem)
 PF_A_EXC = 1  # exp(-dt / tau_syn_exc)
 PF_A_INH = 2
@@ -64,7 +64,7 @@ PF_ADAPT_INC = 8  # threshold increment per spike, volts
 PF_A_TRACE = 9  # exp(-dt / tau_trace) of the plasticity trace
 N_POP_F = 10
 
-# --- columns of the per-population integer parameters ``pop_i`` (P, 5) ---
+# --- columns of the per-population integer parameters ``pop_i`` (P, N_POP_I) ---
 PI_START = 0
 PI_STOP = 1
 PI_KIND = 2
@@ -74,13 +74,14 @@ PI_COUNTED = 5  # 1: presynaptic to a plastic projection (spikes per tick are co
 PI_STDP_POST = 6  # 1: pre or post of a reward-STDP projection (keeps a decaying trace)
 N_POP_I = 7
 
-# --- columns of the per-projection integers ``proj_i`` (Q, 4) ---
+# --- columns of the per-projection integers ``proj_i`` (Q, N_PROJ_I) ---
 QI_PRE_START = 0  # first global index of the presynaptic population
 QI_ROW_OFFSET = 1  # where this projection's rows start in the shared ``indptr``
 QI_CHANNEL = 2  # 0: excitatory current, 1: inhibitory current
 QI_DELAYED = 3  # 1: deliver through the delay ring buffer
 QI_POST_POP = 4  # index of the postsynaptic population (for its current scale)
-N_PROJ_I = 5
+QI_PRE_STOP = 5  # one past the last global index of the presynaptic population
+N_PROJ_I = 6
 
 # --- columns of the counters ---
 C_NEURON_UPDATES = 0
@@ -272,14 +273,10 @@ def _learn(tick_steps, dt, pop_i, proj_i, indptr, indices, weights, plast_i, pla
     for q in range(proj_i.shape[0]):
         if plast_i[q, L.LI_KIND] == L.ELIG_NONE and plast_f[q, L.LF_DRIFT] == 0.0:
             continue
-        pre_start = proj_i[q, QI_PRE_START]
-        pre_stop = pre_start
-        for p in range(pop_i.shape[0]):
-            if pop_i[p, PI_START] == pre_start:
-                pre_stop = pop_i[p, PI_STOP]
-        L.apply_tick(q, tick_steps, dt, pre_start, pre_stop, proj_i[q, QI_ROW_OFFSET], indptr,
-                     indices, weights, plast_i, plast_f, elig, elig_scale, tick_spikes, modulator,
-                     perturbation, rng_state, proj_counts, C_WEIGHT_UPDATES)
+        L.apply_tick(q, tick_steps, dt, proj_i[q, QI_PRE_START], proj_i[q, QI_PRE_STOP],
+                     proj_i[q, QI_ROW_OFFSET], indptr, indices, weights, plast_i, plast_f, elig,
+                     elig_scale, tick_spikes, modulator, perturbation, rng_state, proj_counts,
+                     C_WEIGHT_UPDATES)
     for p in range(pop_i.shape[0]):
         if pop_i[p, PI_COUNTED]:
             for i in range(pop_i[p, PI_START], pop_i[p, PI_STOP]):
@@ -358,9 +355,6 @@ def advance(
                     tick_spikes[spike_list[k]] += 1
             if pop_i[p, PI_STDP_POST]:
                 L.update_traces(start, stop, ftype(pop_f[p, PF_A_TRACE]), spiked, trace)
-                for k in range(first, n_spk):
-                    L.stdp_on_post(spike_list[k], csc_ptr, csc_syn, csc_pre, trace, elig,
-                                   elig_scale, csc_proj, plast_f[:, L.LF_A_PLUS])
             if pop_i[p, PI_RECORD]:
                 for k in range(first, n_spk):
                     mon_idx[mon_n[0]] = spike_list[k]
@@ -379,6 +373,9 @@ def advance(
             _deliver(i, t, pop, pop_out_ptr, pop_out_proj, proj_i, indptr, indices, weights,
                      delays, i_exc, i_inh, pop_scale, ring, proj_counts, plast_i, plast_f,
                      trace, elig, elig_scale, rng_state)
+            if pop_i[pop, PI_STDP_POST]:  # after every trace took this step's spikes
+                L.stdp_on_post(i, csc_ptr, csc_syn, csc_pre, trace, elig, elig_scale,
+                               csc_proj, plast_f[:, L.LF_A_PLUS])
         if ring_len > 1:
             _drain_ring(t % ring_len, pop_i, pop_scale, i_exc, i_inh, ring)
         for q in range(n_proj):

@@ -72,11 +72,6 @@ class Projection:
     max_delay_steps: int
 
     @property
-    def tick_steps(self) -> int:
-        """Steps per control tick (plastic projections learn at the end of each); fixed."""
-        return self._tick_steps
-
-    @property
     def n_synapses(self) -> int:
         return self.synapse_stop - self.synapse_start
 
@@ -149,6 +144,11 @@ class Network:
     @property
     def projections(self) -> dict[str, Projection]:
         return dict(self._projs)
+
+    @property
+    def tick_steps(self) -> int:
+        """Steps per control tick (plastic projections learn at the end of each); fixed."""
+        return self._tick_steps
 
     @property
     def t_s(self) -> float:
@@ -431,7 +431,7 @@ class Network:
             # each projection owns pre.size + 1 row pointers, holding global synapse offsets
             rows.append(proj.synapse_start + np.concatenate([[0], np.cumsum(counts)]))
             self._proj_i[q] = (pre.start, row_offset, _CHANNELS[proj.channel],
-                               proj.max_delay_steps > 0, pop_index[proj.post])
+                               proj.max_delay_steps > 0, pop_index[proj.post], pre.stop)
             row_offset += pre.size + 1
             indices.append(spec["post_global"])
             weights.append(spec["weights"])
@@ -587,11 +587,6 @@ class Network:
         self.build()
         return self._perturbation[self.population(population).slice]
 
-    def trace(self, population: str) -> np.ndarray:
-        """A population's plasticity trace (a view; zero unless a plastic rule uses it)."""
-        self.build()
-        return self._trace[self.population(population).slice]
-
     def set_rates(self, population: str, rate_hz: np.ndarray | float) -> None:
         """Set the firing rates of a Poisson population."""
         self.build()
@@ -648,6 +643,10 @@ class Network:
         check_positive("duration_s", duration_s)
         self.build()
         n_steps = round(duration_s / self.dt_s)
+        if n_steps < 1:
+            raise ValueError(
+                f"duration_s={duration_s} is shorter than one step (dt_s={self.dt_s})"
+            )
         ext, per_step = self._ext, False
         if inputs is not None:
             ext, per_step = self._per_step_inputs(inputs, n_steps), True

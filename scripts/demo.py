@@ -67,6 +67,14 @@ def _fly(kind: str, seconds: float, seed: int, on_step: Any,
             "power": np.array(power), "agent": agent}
 
 
+def _last_rms(flight: dict[str, Any], seconds: float = 5.0) -> float:
+    """RMS position error over a flight's last ``seconds``."""
+    import numpy as np
+
+    window = flight["t"] >= flight["t"][-1] - seconds
+    return float(np.sqrt(np.mean(flight["err"][window] ** 2)))
+
+
 def _plot(flights: dict[str, dict[str, Any]], path: Path) -> None:
     import matplotlib
 
@@ -118,22 +126,19 @@ def demo(
             flights[name] = _fly(kind, seconds, seed, lambda t=task: progress.advance(t),
                                  record_to=flight_dir if kind == "neurofit" else None)
 
-    last = flights["NeuroFit"]["t"] >= seconds - 5.0
     table = Table(title="Position error (true, not sensed)")
     for col in ("controller", "before payload cm", "worst sag cm", "last 5 s RMS cm",
                 "rotor power W"):
         table.add_column(col, justify="left" if col == "controller" else "right")
     for name, f in flights.items():
         before = f["t"] < PAYLOAD_AT_S
-        window = f["t"] >= f["t"][-1] - 5.0
         table.add_row(
             name, f"{100 * np.sqrt(np.mean(f['err'][before] ** 2)):.2f}",
             f"{100 * max(0.0, -f['dz'].min()):.1f}",
-            f"{100 * np.sqrt(np.mean(f['err'][window] ** 2)):.2f}",
+            f"{100 * _last_rms(f):.2f}",
             f"{np.mean(f['power']):.2f}")
     console.print(table)
-    pd_rms = np.sqrt(np.mean(flights["PD reflex"]["err"][last] ** 2))
-    nf_rms = np.sqrt(np.mean(flights["NeuroFit"]["err"][last] ** 2))
+    pd_rms, nf_rms = (_last_rms(flights[name]) for name in ("PD reflex", "NeuroFit"))
     console.print(f"NeuroFit removes [bold]{100 * (1 - nf_rms / pd_rms):.1f}%[/] of the error the "
                   "reflex leaves, learning online from the error alone.")
 
