@@ -879,10 +879,6 @@ def train_many(config: TrainConfig, seeds: Sequence[int], workers: int = 1,
 
 # ---------------------------------------------------------------------------------- evaluate
 #: What :func:`evaluate` reports per agent (besides the other episode means).
-EVAL_KEYS = ("return", "return_std", "rms_error", "spike_rate_hz", "ops_per_tick",
-             "compute_energy_per_tick_j")
-
-
 def _load_run_agent(run_dir: Path, env: gym.Env[Any, Any], config: TrainConfig) -> Any:
     agent = make_agent(config.agent, env, config.agent_cfg(), mlp=config.mlp_path)
     for path in (run_dir / AGENT_FILE, run_dir / CHECKPOINT_DIR / CHECKPOINT_FILE):

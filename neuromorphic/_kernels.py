@@ -90,8 +90,9 @@ C_SYNAPTIC_EVENTS = 0
 C_WEIGHT_UPDATES = 1
 
 
-#: Scaled currents are folded back once their population's scale falls below this.
-RESCALE_BELOW = 1e-10
+#: Scaled currents are folded back once their population's scale falls below this (the same
+#: threshold as the scaled eligibilities of the plasticity rules).
+RESCALE_BELOW = L.RESCALE_BELOW
 
 
 @njit(cache=True)
