@@ -368,13 +368,23 @@ def _osc_kernel(
     acc = np.empty(3)
     for i in range(3):
         acc[i] = gains[0, i] * e[i] - gains[1, i] * xd[i] + gains[2, i] * integ[i]
-    f = lam @ acc
+    # Products written as loops: numba's ``@`` calls BLAS through scipy, which is no dependency.
+    f = np.zeros(3)
+    for i in range(3):
+        for k in range(3):
+            f[i] += lam[i, k] * acc[k]
     # Jbar^T = Lambda J M^-1 (3 x n); null-space torque N^T tau0 = tau0 - J^T (Jbar^T tau0)
-    jbar_t = lam @ minv_jt
     tau0 = np.empty(n)
     for j in range(n):
         tau0[j] = params[_P_NULL_KP] * (q_home[j] - q[j]) - params[_P_NULL_KD] * qd[j]
-    proj = jbar_t @ tau0
+    minv_jt_tau0 = np.zeros(3)
+    for k in range(3):
+        for j in range(n):
+            minv_jt_tau0[k] += minv_jt[k, j] * tau0[j]
+    proj = np.zeros(3)
+    for i in range(3):
+        for k in range(3):
+            proj[i] += lam[i, k] * minv_jt_tau0[k]
     bias_on = params[_P_BIAS] != 0.0
     for j in range(n):
         t = tau0[j]
