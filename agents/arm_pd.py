@@ -36,7 +36,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import mujoco
-import numba
 import numpy as np
 
 from neurofit.envs.arm_reach import (
@@ -46,6 +45,7 @@ from neurofit.envs.arm_reach import (
     ArmReachEnv,
     load_arm_model,
 )
+from neurofit.neuromorphic._jit import njit
 
 __all__ = ["ArmPDController"]
 
@@ -281,7 +281,7 @@ class ArmPDController:
         return q
 
 
-@numba.njit(cache=True)
+@njit
 def _integrate(integ: np.ndarray, e: np.ndarray, params: np.ndarray) -> None:
     """Conditional, clamped integration of ``e`` into ``integ`` (if the integral is on)."""
     if params[_P_INTEGRAL] == 0.0:
@@ -297,14 +297,14 @@ def _integrate(integ: np.ndarray, e: np.ndarray, params: np.ndarray) -> None:
         integ[i] = min(max(v, -limit), limit)
 
 
-@numba.njit(cache=True)
+@njit
 def _to_action(tau: np.ndarray, torque_limit: np.ndarray, action: np.ndarray) -> None:
     for j in range(tau.shape[0]):
         a = tau[j] / torque_limit[j]
         action[j] = min(max(a, -1.0), 1.0)
 
 
-@numba.njit(cache=True)
+@njit
 def _inv3(a: np.ndarray, out: np.ndarray) -> None:
     """Inverse of a 3x3 matrix (cofactors); ``a`` is regularised by the caller."""
     c00 = a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]
@@ -323,7 +323,7 @@ def _inv3(a: np.ndarray, out: np.ndarray) -> None:
     out[2, 2] = (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) * inv
 
 
-@numba.njit(cache=True)
+@njit
 def _osc_kernel(
     jac: np.ndarray,
     minv_jt: np.ndarray,
@@ -396,7 +396,7 @@ def _osc_kernel(
     _to_action(tau, torque_limit, action)
 
 
-@numba.njit(cache=True)
+@njit
 def _joint_pd_kernel(
     q: np.ndarray,
     qd: np.ndarray,

@@ -9,9 +9,11 @@ only what changes while the agent runs (the random agent's generator) or nothing
 - :class:`RandomAgent`: uniform actions from the env's action space, from its own seeded
   generator (never the env's);
 - :class:`PIDAgent`: the env's reference controller — the quadrotor's cascaded
-  :class:`~neurofit.agents.pid.QuadPID` or the arm's operational-space
-  :class:`~neurofit.agents.arm_pd.ArmPDController` — with the integral action on (``"pid"``)
-  or off (``"pd"``: the reflex alone, what error-mode NeuroFit builds on);
+  :class:`~neurofit.agents.pid.QuadPID`, the arm's operational-space
+  :class:`~neurofit.agents.arm_pd.ArmPDController`, or for any other env that reports
+  ``info["error"]`` the :class:`~neurofit.agents.reflex.FeedbackReflex` of its feedback
+  declaration — with the integral action on (``"pid"``) or off (``"pd"``: the reflex alone,
+  what error-mode NeuroFit builds on);
 - :class:`MLPAgent`: a :class:`~neurofit.agents.mlp.NumpyMLP` policy (e.g. exported from
   Stable-Baselines3), charged per inference on a DNN hardware profile.
 """
@@ -19,8 +21,6 @@ only what changes while the agent runs (the random agent's generator) or nothing
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,13 @@ from neurofit.agents.arm_pd import ArmPDController
 from neurofit.agents.mlp import NumpyMLP
 from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
 from neurofit.agents.pid import QuadPID
+from neurofit.agents.reflex import FeedbackReflex
+from neurofit.agents.usage import Usage
 from neurofit.envs.arm_reach import ArmReachEnv
-from neurofit.envs.error_feedback import ErrorFeedback
+from neurofit.envs.error_feedback import find_error_feedback
 from neurofit.envs.quadrotor import QuadrotorEnv
+from neurofit.neuromorphic._atomic import write_npz
+from neurofit.neuromorphic._checks import load_npz
 from neurofit.neuromorphic.energy import EnergyMeter
 
 __all__ = [
@@ -84,24 +88,35 @@ class RandomAgent:
     def save(self, path: str | Path) -> None:
         """Write the generator's state to ``path`` (.npz), atomically."""
         state = json.dumps(self._rng.bit_generator.state).encode()
-        _write_npz(Path(path), {"rng": np.frombuffer(state, dtype=np.uint8)})
+        write_npz(path, {"rng": np.frombuffer(state, dtype=np.uint8)})
 
     def load_state(self, path: str | Path) -> None:
         """Restore the generator's state written by :meth:`save`."""
-        with np.load(Path(path)) as data:
-            self._rng.bit_generator.state = json.loads(bytes(data["rng"]).decode())
+        arrays = load_npz(path)  # a clear CorruptFileError (a ValueError) if it is damaged
+        if "rng" not in arrays:
+            raise ValueError(f"{path} is not a random agent's checkpoint (it has no rng state)")
+        self._rng.bit_generator.state = json.loads(bytes(arrays["rng"]).decode())
+
+    def usage(self) -> Usage:
+        """No network: nothing to price (a draw per tick on the flight MCU)."""
+        return Usage("reflex")
+
+    def describe(self) -> dict[str, Any]:
+        return {"text": "RandomAgent (no network)"}
 
 
 class PIDAgent:
     """The env's reference feedback controller, as an agent.
 
     Args:
-        env: a NeuroFit quadrotor (``QuadHover*``, ``QuadTrack*``) or arm (``ArmReach*``) env.
+        env: a NeuroFit quadrotor (``QuadHover*``, ``QuadTrack*``) or arm (``ArmReach*``) env,
+            or an env wrapped in :class:`~neurofit.envs.error_feedback.ErrorFeedback`
+            (``make_with_error``: its :class:`~neurofit.agents.reflex.FeedbackReflex`).
         integral: integral action on (PID, the tuned reference) or off (the PD reflex that
             error-mode NeuroFit builds on).
 
     Raises:
-        ValueError: the env is neither a NeuroFit quadrotor nor the arm.
+        ValueError: the env is none of these, or (``integral``) declares no integral gains.
     """
 
     learning = False
@@ -109,34 +124,53 @@ class PIDAgent:
     def __init__(self, env: gym.Env[Any, Any], integral: bool = True) -> None:
         base = env.unwrapped
         self.integral = bool(integral)
-        self.controller: QuadPID | ArmPDController
+        self.controller: QuadPID | ArmPDController | None = None
+        self.reflex: FeedbackReflex | None = None
         if isinstance(base, QuadrotorEnv):
             self.controller = QuadPID.from_env(env, integral=self.integral)
         elif isinstance(base, ArmReachEnv):
             self.controller = ArmPDController.from_env(env, integral=self.integral)
+        elif find_error_feedback(env) is not None:
+            self.reflex = FeedbackReflex.from_env(env, integral=self.integral)
+            self._zero = np.zeros(self.reflex.n_correction)
         else:
             raise ValueError(
                 f"no PID/PD controller for {type(base).__name__}; the pd and pid baselines "
                 "need a NeuroFit quadrotor or arm env (neurofit/QuadHover-v0, "
-                "neurofit/ArmReach-v0, ...)"
+                "neurofit/ArmReach-v0, ...) or an env that reports info['error'] "
+                "(make_with_error)"
             )
 
     def reset(self) -> None:
         """Clear the integrators (call at every env reset)."""
-        self.controller.reset()
+        if self.reflex is not None:
+            self.reflex.reset()
+        else:
+            self.controller.reset()  # type: ignore[union-attr]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        return self.controller.act(np.asarray(obs, dtype=np.float64))
+        if self.reflex is not None:
+            return self.reflex.act(obs, self._zero)
+        return self.controller.act(np.asarray(obs, dtype=np.float64))  # type: ignore[union-attr]
 
     def observe(self, obs: np.ndarray, reward: float, terminated: bool,
                 info: dict[str, Any]) -> None:
-        """A fixed controller learns nothing."""
+        """A fixed controller learns nothing; a feedback reflex takes the step's error."""
+        if self.reflex is not None:
+            self.reflex.observe(info)
 
     def save(self, path: str | Path) -> None:
         """Nothing to save: the controller's state restarts every episode."""
 
     def load_state(self, path: str | Path) -> None:
         """Nothing to restore."""
+
+    def usage(self) -> Usage:
+        """No network: the law runs on the flight MCU, whose power the mission holds."""
+        return Usage("reflex")
+
+    def describe(self) -> dict[str, Any]:
+        return {"text": f"{'PID' if self.integral else 'PD reflex'} on the flight MCU"}
 
 
 class MLPAgent:
@@ -181,18 +215,20 @@ class MLPAgent:
     def load_state(self, path: str | Path) -> None:
         """Nothing to restore."""
 
+    def usage(self) -> Usage:
+        """One forward pass per tick."""
+        return Usage("dnn", self.ticks, inference=self.cost * self.ticks)
+
+    def describe(self) -> dict[str, Any]:
+        return {"layer_sizes": list(self.mlp.layer_sizes),
+                "text": "MLP " + "-".join(map(str, self.mlp.layer_sizes))}
+
 
 def has_error_feedback(env: gym.Env[Any, Any]) -> bool:
     """Whether ``env`` reports the task error ``info["error"]`` (NeuroFit envs and envs
     wrapped in :class:`~neurofit.envs.error_feedback.ErrorFeedback`)."""
-    if isinstance(env.unwrapped, (QuadrotorEnv, ArmReachEnv)):
-        return True
-    e: Any = env
-    while isinstance(e, gym.Wrapper):
-        if isinstance(e, ErrorFeedback):
-            return True
-        e = e.env
-    return False
+    return (isinstance(env.unwrapped, (QuadrotorEnv, ArmReachEnv))
+            or find_error_feedback(env) is not None)
 
 
 def make_agent(kind: str, env: gym.Env[Any, Any], config: AgentConfig | None = None, *,
@@ -235,16 +271,3 @@ def make_agent(kind: str, env: gym.Env[Any, Any], config: AgentConfig | None = N
 def _env_name(env: gym.Env[Any, Any]) -> str:
     spec = getattr(env, "spec", None)
     return spec.id if spec is not None else type(env.unwrapped).__name__
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` to a unique temporary name beside ``path``, then an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

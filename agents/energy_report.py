@@ -4,7 +4,8 @@ task score, and what that does to a mission's endurance.
 Three steps, each usable alone:
 
 1. :func:`measure_controller` flies seeded episodes and keeps, per controller, the task score
-   (RMS position error over the last half of each episode, return, crashes), the platform's
+   (RMS tracking error over the last half of each episode — :mod:`neurofit.envs.tracking`, the
+   same definition as the training metrics; here in metres — return, crashes), the platform's
    electrical power (mean ``info["power_w"]``) and the exact operations the controller
    performed — per-tick :class:`~neurofit.neuromorphic.counters.OpCounts` of a spiking network,
    or :class:`~neurofit.neuromorphic.energy.DnnCost` of a dense one (forward passes and, for
@@ -16,10 +17,9 @@ Three steps, each usable alone:
 3. :func:`energy_report` adds the task scores, the SNN/DNN ratio at those scores and the
    spike activity beside it (a spiking network wins only while its activity is sparse).
 
-The honest-comparison search behind ``neurofit bench energy`` is here too:
-:func:`smallest_neurofit` (fewest neurons and substeps that keep NeuroFit's score) and
-:func:`smallest_matching_mlp` (the smallest MLP, in the same reflex + learned-correction
-architecture, that reaches it). :func:`energy_line` prints one line for a flight just shown.
+:func:`energy_line` prints one line for a flight just shown. The honest-comparison search
+behind ``neurofit bench energy`` (smallest NeuroFit, smallest matching MLP) is a benchmark:
+:mod:`neurofit.scripts.bench.energy_search`.
 
 Definitions used throughout (also in every report's ``definitions``):
 
@@ -42,16 +42,16 @@ import gymnasium as gym
 import numpy as np
 
 import neurofit.envs  # noqa: F401  (registers the neurofit/ ids)
-from neurofit.agents.baselines import PIDAgent
-from neurofit.agents.mlp_feedback import FeedbackMLPAgent, mlp_learning_cost
+from neurofit.agents.mlp_feedback import FeedbackMLPAgent
 from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
+from neurofit.agents.rollout import StepResult, run_episode
+from neurofit.agents.usage import Usage
 from neurofit.envs.missions import Mission, get_scenario
-from neurofit.neuromorphic.counters import OP_NAMES, OpCounts
+from neurofit.envs.tracking import last_fraction, rms_tracking_error_mm, tracking_error_m
+from neurofit.neuromorphic.counters import OP_NAMES
 from neurofit.neuromorphic.energy import (
-    DnnCost,
     EnergyMeter,
     inference_energy_j,
-    mlp_inference_cost,
 )
 from neurofit.neuromorphic.hardware import HardwareProfile, get_profile
 
@@ -60,14 +60,14 @@ __all__ = [
     "ControllerMeasurement",
     "EpisodeResult",
     "Usage",
-    "compare_energy",
     "energy_line",
     "energy_report",
     "energy_table",
     "measure_controller",
+    "mlp_factory",
+    "neurofit_factory",
+    "price",
     "ratio_vs_dnn",
-    "smallest_matching_mlp",
-    "smallest_neurofit",
     "usage_of",
 ]
 
@@ -99,8 +99,9 @@ DEFINITIONS: dict[str, str] = {
     "endurance_s": "battery usable J / (platform_w + avionics_w + compute_w)",
     "endurance_vs_dnn_s": "endurance minus endurance with the reference DNN row's compute_w, "
                           "same platform power (the compute's effect alone)",
-    "rms_error_m": "RMS of the true position error over the last half of each episode, "
-                   "mean over episodes",
+    "rms_error_m": "RMS tracking error (info['tracking_error_m']: distance from the target "
+                   "position to the controlled point) over the last half of each episode, in "
+                   "metres (tables show mm), mean over episodes",
     "ratio_vs_dnn": "dynamic J per inference of the DNN on jetson-class / NeuroFit on loihi",
 }
 
@@ -110,80 +111,19 @@ DEFINITIONS: dict[str, str] = {
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Cumulative operations of a controller (subtract two to get a flight's).
-
-    Attributes:
-        kind: ``"snn"`` (spiking network), ``"dnn"`` (dense network) or ``"reflex"`` (no
-            network: a PD/PID law on the flight MCU).
-        ticks: control ticks (inferences).
-        ops: spiking-network operations.
-        inference: DNN forward-pass operations.
-        learning: DNN learning (SGD) operations.
-    """
-
-    kind: str
-    ticks: int = 0
-    ops: OpCounts = field(default_factory=OpCounts)
-    inference: DnnCost = field(default_factory=DnnCost)
-    learning: DnnCost = field(default_factory=DnnCost)
-
-    def __sub__(self, other: Usage) -> Usage:
-        if other.kind != self.kind:
-            raise ValueError(f"cannot subtract a {other.kind} usage from a {self.kind} one")
-        return Usage(
-            self.kind, self.ticks - other.ticks, self.ops - other.ops,
-            DnnCost(*(a - b for a, b in zip(_cost_tuple(self.inference),
-                                            _cost_tuple(other.inference), strict=True))),
-            DnnCost(*(a - b for a, b in zip(_cost_tuple(self.learning),
-                                            _cost_tuple(other.learning), strict=True))),
-        )
-
-
-def _cost_tuple(c: DnnCost) -> tuple[int, int, int, int]:
-    return (c.macs, c.activations, c.memory_reads, c.memory_writes)
-
-
 def usage_of(agent: Any) -> Usage:
-    """The operations ``agent`` has performed since it was built.
-
-    Knows :class:`~neurofit.agents.neurofit_agent.NeuroFitAgent` (exact kernel counters),
-    :class:`~neurofit.agents.mlp_feedback.FeedbackMLPAgent` (forward + SGD), a fixed-MLP agent
-    (an ``mlp`` with ``count_ops()`` and ``ticks``) and anything else as a reflex.
-    """
-    if isinstance(agent, NeuroFitAgent):
-        return Usage("snn", agent.ticks, agent.policy.net.counts())
-    if isinstance(agent, FeedbackMLPAgent):
-        return Usage("dnn", agent.ticks, inference=agent.inference_cost * agent.ticks,
-                     learning=agent.learning_cost * agent.learning_steps)
-    mlp = getattr(agent, "mlp", None)
-    if mlp is not None and hasattr(mlp, "count_ops"):
-        ticks = int(getattr(agent, "ticks", 0))
-        return Usage("dnn", ticks, inference=mlp.count_ops() * ticks)
+    """The operations ``agent`` has performed since it was built (its ``usage()``; an object
+    without one — a bare feedback law — as a reflex with its ``ticks``)."""
+    usage = getattr(agent, "usage", None)
+    if usage is not None:
+        return usage()
     return Usage("reflex", int(getattr(agent, "ticks", 0)))
 
 
 def _describe(agent: Any) -> dict[str, Any]:
-    if isinstance(agent, NeuroFitAgent):
-        cfg = agent.config
-        return {"n_neurons": agent.n_neurons, "substeps": cfg.substeps, "dt_s": cfg.dt_s,
-                "n_per_input": cfg.n_per_input, "n_output_neurons": cfg.n_output_neurons,
-                "n_synapses": int(agent.policy.net.n_synapses),
-                "text": f"{agent.n_neurons} LIF ({cfg.n_per_input}/input + "
-                        f"{cfg.n_output_neurons} out), {cfg.substeps} x {cfg.dt_s * 1e3:g} ms"}
-    if isinstance(agent, FeedbackMLPAgent):
-        return {"layer_sizes": list(agent.layer_sizes), "learning_rate": agent.learning_rate,
-                "n_params": int(sum(w.size + b.size for w, b in
-                                    zip(agent.weights, agent.biases, strict=True))),
-                "text": "MLP " + "-".join(map(str, agent.layer_sizes)) + " + SGD online"}
-    mlp = getattr(agent, "mlp", None)
-    if mlp is not None and hasattr(mlp, "layer_sizes"):
-        return {"layer_sizes": list(mlp.layer_sizes),
-                "text": "MLP " + "-".join(map(str, mlp.layer_sizes))}
-    if isinstance(agent, PIDAgent):
-        law = "PID" if agent.integral else "PD reflex"
-        return {"text": f"{law} on the flight MCU"}
+    describe = getattr(agent, "describe", None)
+    if describe is not None:
+        return describe()
     return {"text": f"{type(agent).__name__} (no network)"}
 
 
@@ -237,7 +177,8 @@ class ControllerMeasurement:
 
     @property
     def rms_error_m(self) -> float:
-        """Mean over episodes of the last-half RMS error (inf if any episode crashed)."""
+        """Mean over episodes of the last-half RMS tracking error in metres (inf if any
+        episode crashed)."""
         if any(e.crashed for e in self.episodes):
             return math.inf
         return float(np.mean([e.rms_error_m for e in self.episodes]))
@@ -262,15 +203,6 @@ class ControllerMeasurement:
             "episodes": len(self.episodes),
             "steps": int(sum(e.steps for e in self.episodes)),
         }
-
-
-def _true_error(info: Mapping[str, Any]) -> float:
-    if "target_pos" in info and "qpos" in info:
-        return float(np.linalg.norm(np.asarray(info["target_pos"]) - info["qpos"][:3]))
-    if "target" in info and "ee_pos" in info:
-        return float(np.linalg.norm(np.asarray(info["target"]) - info["ee_pos"]))
-    err = info.get("error")
-    return float(np.linalg.norm(np.asarray(err)[:3])) if err is not None else math.nan
 
 
 def measure_controller(
@@ -306,43 +238,29 @@ def measure_controller(
         agent = None
         for seed in seeds:
             agent = make_agent(e, int(seed))
-            obs, info = e.reset(seed=int(seed))
-            agent.reset()
             start = usage_of(agent)
-            snn = start.kind == "snn"
-            prev = start.ops
-            rows: list[tuple[int, int, int, int]] = []
+            tick_ops = _TickOps(agent) if start.kind == "snn" else None
             errors: list[float] = []
-            power = ret = 0.0
-            steps = 0
-            crashed = False
-            while True:
-                action = agent.act(obs)
-                obs, reward, terminated, truncated, info = e.step(action)
-                agent.observe(obs, reward, terminated, info)
-                if snn:
-                    now = agent.policy.net.counts()
-                    d = now - prev
-                    prev = now
-                    rows.append((d.neuron_updates, d.spikes, d.synaptic_events,
-                                 d.weight_updates))
-                steps += 1
-                ret += float(reward)
-                power += float(info.get("power_w", math.nan))
-                errors.append(_true_error(info))
-                if terminated or truncated:
-                    crashed = bool(terminated)
-                    break
+            power = 0.0
+
+            def on_step(s: StepResult, tick_ops: _TickOps | None = tick_ops,
+                        errors: list[float] = errors) -> None:
+                nonlocal power
+                if tick_ops is not None:
+                    tick_ops.add()
+                power += float(s.info.get("power_w", math.nan))
+                errors.append(tracking_error_m(s.info))
+
+            episode = run_episode(agent, e, int(seed), on_step=on_step)
+            steps, ret, crashed = episode.steps, episode.episode_return, episode.terminated
             used = usage_of(agent) - start
             if used.kind == "reflex":
                 used = replace(used, ticks=steps)
             total = used if total is None else _add_usage(total, used)
-            if snn:
-                ticks_rows.append(np.asarray(rows, dtype=np.int64).reshape(-1, len(OP_NAMES)))
-            err = np.asarray(errors)
-            window = err[len(err) - max(1, round(len(err) * SCORE_WINDOW)):]
-            result = EpisodeResult(int(seed), steps, float(np.sqrt(np.mean(window**2))), ret,
-                                   power / steps, crashed)
+            if tick_ops is not None:
+                ticks_rows.append(tick_ops.rows())
+            rms_m = rms_tracking_error_mm(last_fraction(errors, SCORE_WINDOW)) / 1e3
+            result = EpisodeResult(int(seed), steps, rms_m, ret, power / steps, crashed)
             episodes.append(result)
             if on_episode is not None:
                 on_episode(result)
@@ -359,6 +277,26 @@ def measure_controller(
     finally:
         if own:
             e.close()
+
+
+class _TickOps:
+    """A spiking agent's operations per tick: its network's counters (one int64 array, in
+    :data:`~neurofit.neuromorphic.counters.OP_NAMES` order) read after every tick, deltas by
+    subtraction."""
+
+    def __init__(self, agent: Any) -> None:
+        self._net = agent.policy.net
+        self._prev = self._net.counts_array()
+        self._rows: list[np.ndarray] = []
+
+    def add(self) -> None:
+        now = self._net.counts_array()
+        self._rows.append(now - self._prev)
+        self._prev = now
+
+    def rows(self) -> np.ndarray:
+        """One row per tick added (ticks × len(OP_NAMES), int64)."""
+        return np.asarray(self._rows, dtype=np.int64).reshape(-1, len(OP_NAMES))
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
@@ -391,6 +329,10 @@ def price(m: ControllerMeasurement, profile: HardwareProfile | str,
     row: dict[str, Any] = {
         "controller": m.name, "kind": m.kind, "description": m.info.get("text", ""),
         "profile": prof.name, "profile_kind": prof.kind, "estimate": prof.estimate,
+        # which neuron-update count the profile pays for (None on a DNN profile)
+        "execution": prof.execution,
+        "neuron_updates_charged": (None if prof.execution is None else
+                                   "effective" if prof.charges_effective_updates else "dense"),
         "rms_error_m": m.rms_error_m,
     }
     activity: dict[str, Any] = {
@@ -461,6 +403,7 @@ def _reflex_row(m: ControllerMeasurement, mission: Mission | str) -> dict[str, A
     return {
         "controller": m.name, "kind": m.kind, "description": m.info.get("text", ""),
         "profile": FLIGHT_MCU, "profile_kind": "mcu", "estimate": False,
+        "execution": None, "neuron_updates_charged": None,
         "rms_error_m": m.rms_error_m, "j_per_inference": 0.0, "dynamic_j_per_inference": 0.0,
         "inference_only_dynamic_j_per_inference": 0.0, "learning_j_per_inference": 0.0,
         "static_j_per_inference": 0.0, "static_w": 0.0, "dynamic_w": 0.0, "compute_w": 0.0,
@@ -670,10 +613,8 @@ def energy_line(
 
 
 # ---------------------------------------------------------------------------------------------
-# The honest comparison: smallest NeuroFit, smallest matching MLP
+# Agent factories for measure_controller
 # ---------------------------------------------------------------------------------------------
-
-Progress = Callable[[str], None]
 
 
 def neurofit_factory(config: AgentConfig) -> Callable[[gym.Env[Any, Any], int], NeuroFitAgent]:
@@ -690,225 +631,3 @@ def mlp_factory(hidden: Sequence[int], learning_rate: float
         return FeedbackMLPAgent.from_env(env, hidden=tuple(hidden), learning_rate=learning_rate,
                                          seed=seed)
     return make
-
-
-def _loihi_dynamic(m: ControllerMeasurement) -> float:
-    row = price(m, RATIO_PROFILES[1])
-    return math.inf if row is None else row["dynamic_j_per_inference"]
-
-
-def smallest_neurofit(
-    env_id: str,
-    seeds: Sequence[int],
-    threshold_m: float,
-    *,
-    base: AgentConfig | None = None,
-    n_per_input: Sequence[int] = (5, 10, 20, 50, 100),
-    n_output_neurons: Sequence[int] = (10, 20, 50, 100, 200),
-    substeps: Sequence[int] = (1, 2, 5, 10),
-    refine_top: int = 8,
-    near_miss: float = 2.0,
-    learning_rate_scales: Sequence[float] = (0.5, 2.0),
-    connection_p: Sequence[float] = (0.25, 1.0),
-    env_kwargs: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> tuple[ControllerMeasurement | None, list[dict[str, Any]]]:
-    """The NeuroFit config of least Loihi dynamic energy per inference whose RMS error stays
-    within ``threshold_m``.
-
-    Stage 1, a grid of sizes and substeps with ``base``'s learning rate and connectivity. When
-    substeps shrink, the network step grows so that a tick still covers
-    :data:`TICK_NETWORK_S` of network time (10 × 0.1 ms by default). Stage 2 gives the
-    ``refine_top`` cheapest near misses (RMS within ``near_miss ×`` the threshold) that would
-    beat the best config found a second chance: each of ``learning_rate_scales``
-    (× ``base.learning_rate``) and each of ``connection_p`` (hidden → output connection
-    probability), one change at a time.
-
-    Returns:
-        ``(best measurement or None, one dict per candidate)``.
-    """
-    base = base or AgentConfig(mode="error")
-    best: ControllerMeasurement | None = None
-    best_j = math.inf
-    tried: list[dict[str, Any]] = []
-
-    def run(cfg: AgentConfig, stage: int) -> None:
-        nonlocal best, best_j
-        label = (f"{cfg.n_per_input}/in {cfg.n_output_neurons} out {cfg.substeps} substeps"
-                 f" lr {cfg.learning_rate:g} p {cfg.connection_p:g}")
-        m = measure_controller(f"neurofit {label}", neurofit_factory(cfg), env_id, seeds,
-                               env_kwargs=env_kwargs)
-        j = _loihi_dynamic(m)
-        ok = m.rms_error_m <= threshold_m
-        tried.append({"n_per_input": cfg.n_per_input, "n_output_neurons": cfg.n_output_neurons,
-                      "substeps": cfg.substeps, "dt_s": cfg.dt_s,
-                      "learning_rate": cfg.learning_rate, "connection_p": cfg.connection_p,
-                      "stage": stage, "n_neurons": m.n_neurons, "rms_error_m": m.rms_error_m,
-                      "loihi_dynamic_j": j, "meets_score": ok, "_config": cfg})
-        if progress is not None:
-            progress(f"neurofit {label}: {m.rms_error_m * 1e3:.2f} mm {'ok' if ok else '--'}")
-        if ok and j < best_j:
-            best, best_j = m, j
-
-    for k in substeps:
-        for n_in in n_per_input:
-            for n_out in n_output_neurons:
-                run(replace(base, n_per_input=n_in, n_output_neurons=n_out, substeps=k,
-                            dt_s=TICK_NETWORK_S / k), 1)
-    missed = sorted((t for t in tried if not t["meets_score"] and t["loihi_dynamic_j"] < best_j
-                     and t["rms_error_m"] <= near_miss * threshold_m),
-                    key=lambda t: t["loihi_dynamic_j"])[:refine_top]
-    for t in missed:
-        cfg = t["_config"]
-        variants = [replace(cfg, learning_rate=cfg.learning_rate * s)
-                    for s in learning_rate_scales]
-        variants += [replace(cfg, connection_p=p) for p in connection_p
-                     if p != cfg.connection_p]
-        for v in variants:
-            run(v, 2)
-    for t in tried:
-        del t["_config"]
-    return best, tried
-
-
-def smallest_matching_mlp(
-    env_id: str,
-    seeds: Sequence[int],
-    threshold_m: float,
-    *,
-    widths: Sequence[int] = (1, 2, 4, 8, 16, 32, 64),
-    depths: Sequence[int] = (1, 2),
-    learning_rates: Sequence[float] = (0.01, 0.02, 0.03, 0.05, 0.1),
-    stop_at_first: bool = True,
-    env_kwargs: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> tuple[ControllerMeasurement | None, list[dict[str, Any]]]:
-    """The smallest reflex + MLP-correction agent (:class:`FeedbackMLPAgent`) whose RMS error
-    is within ``threshold_m``.
-
-    Candidates (every width × depth, hidden layers of equal width) are tried in order of
-    operations per tick (forward + SGD step), each with every learning rate; the first that
-    meets the score wins (``stop_at_first``), else the cheapest of all that do.
-
-    Returns:
-        ``(best measurement or None, one dict per candidate and learning rate)``.
-    """
-    cands = sorted({(w,) * d for w in widths for d in depths},
-                   key=lambda h: _mlp_ops(h))
-    best: ControllerMeasurement | None = None
-    tried: list[dict[str, Any]] = []
-    for hidden in cands:
-        found = None
-        for lr in learning_rates:
-            m = measure_controller("mlp", mlp_factory(hidden, lr), env_id, seeds,
-                                   env_kwargs=env_kwargs)
-            ok = m.rms_error_m <= threshold_m
-            tried.append({"hidden": list(hidden), "learning_rate": lr,
-                          "ops_per_tick": _mlp_ops(hidden), "rms_error_m": m.rms_error_m,
-                          "meets_score": ok})
-            if progress is not None:
-                progress(f"mlp {hidden} lr {lr:g}: {m.rms_error_m * 1e3:.2f} mm "
-                         f"{'ok' if ok else '--'}")
-            if ok and (found is None or m.rms_error_m < found.rms_error_m):
-                found = m
-        if found is not None and best is None:
-            best = found  # candidates come cheapest first
-            if stop_at_first:
-                break
-    return best, tried
-
-
-def _mlp_ops(hidden: Sequence[int], n_in: int = 6, n_out: int = 3) -> int:
-    """Operations per tick (forward + one SGD step) of the quadrotor's 6 → hidden → 3 MLP."""
-    sizes = (n_in, *hidden, n_out)
-    return mlp_inference_cost(sizes).ops + mlp_learning_cost(sizes).ops
-
-
-def compare_energy(
-    env_id: str = "neurofit/QuadHoverPayload-v0",
-    seeds: Sequence[int] = (0, 1, 2),
-    *,
-    tolerance: float = 0.1,
-    profiles: Sequence[HardwareProfile | str] = DEFAULT_PROFILES,
-    mission: Mission | str = "micro-drone",
-    base: AgentConfig | None = None,
-    neurofit_grid: Mapping[str, Sequence[int]] | None = None,
-    mlp_grid: Mapping[str, Sequence[Any]] | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """The honest SNN/DNN comparison on one task (``neurofit bench energy``).
-
-    1. NeuroFit with ``base`` (default :class:`AgentConfig` in error mode) sets the reference
-       score; a controller *keeps the score* when its RMS error is at most
-       ``(1 + tolerance) ×`` that.
-    2. :func:`smallest_neurofit` over ``neurofit_grid`` (keys ``n_per_input``,
-       ``n_output_neurons``, ``substeps``) finds NeuroFit's cheapest config on Loihi that keeps
-       it; :func:`smallest_matching_mlp` over ``mlp_grid`` (``widths``, ``depths``,
-       ``learning_rates``) the smallest reflex + MLP that does. A linear map (no hidden layer,
-       the same online learning) is measured too, as a floor for the DNN side.
-    3. PD (the reflex alone) and PID are measured for scale, and everything is priced by
-       :func:`energy_report`, with ``ratio_vs_dnn`` between the two smallest.
-
-    Returns:
-        The :func:`energy_report` dict plus ``search`` (every candidate), ``reference_rms_m``,
-        ``threshold_m``, ``tolerance``, ``seeds``, ``env_id`` and ``linear_floor``.
-    """
-    base = base or AgentConfig(mode="error")
-    seeds = [int(s) for s in seeds]
-    ekw = dict(env_kwargs or {})
-    ref = measure_controller("neurofit-default", neurofit_factory(base), env_id, seeds,
-                             env_kwargs=ekw)
-    if progress is not None:
-        progress(f"neurofit default: {ref.rms_error_m * 1e3:.2f} mm")
-    if not math.isfinite(ref.rms_error_m):
-        raise ValueError(f"the reference NeuroFit crashed on {env_id}: no score to match")
-    threshold = ref.rms_error_m * (1.0 + tolerance)
-    nf, nf_tried = smallest_neurofit(env_id, seeds, threshold, base=base, env_kwargs=ekw,
-                                     progress=progress, **dict(neurofit_grid or {}))
-    mlp, mlp_tried = smallest_matching_mlp(env_id, seeds, threshold, env_kwargs=ekw,
-                                           progress=progress, **dict(mlp_grid or {}))
-    lrs = tuple((mlp_grid or {}).get("learning_rates", (0.01, 0.02, 0.03, 0.05, 0.1)))
-    linear: ControllerMeasurement | None = None
-    linear_tried = []
-    for lr in lrs:
-        m = measure_controller("linear", mlp_factory((), lr), env_id, seeds, env_kwargs=ekw)
-        linear_tried.append({"learning_rate": lr, "rms_error_m": m.rms_error_m,
-                             "meets_score": m.rms_error_m <= threshold})
-        if progress is not None:
-            progress(f"linear lr {lr:g}: {m.rms_error_m * 1e3:.2f} mm")
-        if linear is None or m.rms_error_m < linear.rms_error_m:
-            linear = m
-    pid = measure_controller("pid", lambda e, s: PIDAgent(e, integral=True), env_id, seeds,
-                             env_kwargs=ekw)
-    pd = measure_controller("pd", lambda e, s: PIDAgent(e, integral=False), env_id, seeds,
-                            env_kwargs=ekw)
-    measured = [ref]
-    if nf is not None:
-        nf.name = "neurofit-smallest"
-        measured.append(nf)
-    if mlp is not None:
-        mlp.name = "mlp-smallest"
-        measured.append(mlp)
-    measured += [pid, pd]
-    report = energy_report(measured, profiles, mission,
-                           ratio_snn=nf.name if nf is not None else ref.name,
-                           ratio_dnn=mlp.name if mlp is not None else None)
-    default_ratio = ratio_vs_dnn(report["rows"], snn=ref.name,
-                                 dnn=mlp.name if mlp is not None else None)
-    lin_row = None
-    if linear is not None:
-        lin_row = price(linear, RATIO_PROFILES[0], mission)
-    report.update(
-        env_id=env_id, seeds=seeds, tolerance=tolerance, reference_rms_m=ref.rms_error_m,
-        threshold_m=threshold, ratio_vs_dnn_default_neurofit=default_ratio,
-        linear_floor={
-            "rms_error_m": linear.rms_error_m if linear else None,
-            "learning_rate": linear.info.get("learning_rate") if linear else None,
-            "meets_score": bool(linear and linear.rms_error_m <= threshold),
-            "jetson_dynamic_j_per_inference": lin_row["dynamic_j_per_inference"]
-            if lin_row else None,
-        },
-        search={"neurofit": nf_tried, "mlp": mlp_tried, "linear": linear_tried},
-    )
-    return report

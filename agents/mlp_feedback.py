@@ -22,17 +22,17 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neurofit.agents.features import ARM_FEATURE_SLICES, QUAD_ERROR_INDEX, env_features
 from neurofit.agents.mlp import NumpyMLP
-from neurofit.agents.neurofit_agent import _env_features
 from neurofit.agents.reflex import Reflex, make_reflex
+from neurofit.agents.usage import Usage
+from neurofit.neuromorphic._atomic import write_npz
 from neurofit.neuromorphic.energy import DnnCost, mlp_inference_cost
 
 __all__ = ["FeedbackMLPAgent", "mlp_learning_cost"]
@@ -88,6 +88,10 @@ class FeedbackMLPAgent:
             (``"error"``: the quadrotor's 6-D error; ``"arm"``: joint angles and Cartesian
             error).
         control_dt_s: control period (for the static power of an energy meter).
+        learn_deadband: no SGD step (and none counted) in a tick whose teaching signal, in
+            correction-scale units, has a norm ``‖teach / correction_scale‖₂`` below this —
+            NeuroFit's ``error_deadband`` on the same signal, so that with equal bands both
+            stop learning on the same ticks. 0 (the default) learns every tick.
         seed: seeds the initial weights (Glorot-uniform hidden layers, zero output layer, so
             the untrained agent is its reflex).
 
@@ -98,7 +102,8 @@ class FeedbackMLPAgent:
     def __init__(self, reflex: Reflex, n_inputs: int, *, hidden: Sequence[int] = (8,),
                  learning_rate: float = 0.05, correction_limit: float = 1.0,
                  feature_kind: str = "error", feature_scale: np.ndarray | None = None,
-                 control_dt_s: float = 0.01, seed: int = 0) -> None:
+                 control_dt_s: float = 0.01, learn_deadband: float = 0.0, seed: int = 0
+                 ) -> None:
         hidden = tuple(int(h) for h in hidden)
         if any(h < 1 for h in hidden):
             raise ValueError(f"hidden widths must be positive integers, got {hidden}")
@@ -106,12 +111,16 @@ class FeedbackMLPAgent:
             raise ValueError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
         if not (math.isfinite(correction_limit) and correction_limit > 0):
             raise ValueError(f"correction_limit must be > 0, got {correction_limit!r}")
+        if not (math.isfinite(learn_deadband) and learn_deadband >= 0):
+            raise ValueError(f"learn_deadband must be a finite number >= 0, got "
+                             f"{learn_deadband!r}")
         if feature_kind not in ("error", "arm"):
             raise ValueError(f"feature_kind must be 'error' or 'arm', got {feature_kind!r}")
         self.reflex = reflex
         self.hidden = hidden
         self.learning_rate = float(learning_rate)
         self.correction_limit = float(correction_limit)
+        self.learn_deadband = float(learn_deadband)
         self.control_dt_s = float(control_dt_s)
         self.seed = int(seed)
         self._feature_kind = feature_kind
@@ -139,10 +148,10 @@ class FeedbackMLPAgent:
 
     @classmethod
     def from_env(cls, env: Any, *, hidden: Sequence[int] = (8,), learning_rate: float = 0.05,
-                 correction_limit: float = 1.0, seed: int = 0,
+                 correction_limit: float = 1.0, learn_deadband: float = 0.0, seed: int = 0,
                  **reflex_kwargs: Any) -> FeedbackMLPAgent:
         """An agent for a NeuroFit quadrotor or arm env, with NeuroFit's features and reflex."""
-        kind, scale = _env_features(env, "error")
+        kind, scale = env_features(env, "error")
         if kind not in ("error", "arm"):
             raise ValueError(
                 f"{type(env.unwrapped).__name__} has no reflex: the feedback MLP needs a NeuroFit "
@@ -151,7 +160,8 @@ class FeedbackMLPAgent:
         reflex = make_reflex(env, **reflex_kwargs)
         return cls(reflex, scale.size, hidden=hidden, learning_rate=learning_rate,
                    correction_limit=correction_limit, feature_kind=kind, feature_scale=scale,
-                   control_dt_s=float(getattr(env.unwrapped, "dt", 0.01)), seed=seed)
+                   control_dt_s=float(getattr(env.unwrapped, "dt", 0.01)),
+                   learn_deadband=learn_deadband, seed=seed)
 
     # ------------------------------------------------------------------ acting
     def reset(self) -> None:
@@ -163,9 +173,9 @@ class FeedbackMLPAgent:
         """The network's input for ``obs`` (NeuroFit's error-mode features)."""
         obs = np.asarray(obs, dtype=np.float64)
         if self._feature_kind == "error":
-            f = obs[[0, 1, 2, 12, 13, 14]]
+            f = obs[QUAD_ERROR_INDEX]
         else:
-            f = np.concatenate([obs[0:4], obs[8:11]])
+            f = np.concatenate([obs[s] for s in ARM_FEATURE_SLICES])
         return f * self._inv_scale
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -189,13 +199,18 @@ class FeedbackMLPAgent:
 
     def observe(self, obs: np.ndarray, reward: float, terminated: bool,
                 info: dict[str, Any]) -> None:
-        """One SGD step toward the reflex's command (feedback-error learning)."""
+        """One SGD step toward the reflex's command (feedback-error learning), unless the
+        command is inside ``learn_deadband``."""
         if not (self.learning and self._have_forward):
             return
         error = info.get("error")
         if error is None:
             raise ValueError("the feedback MLP needs info['error'] from the env")
         teach = self.reflex.teaching(obs, np.asarray(error, dtype=np.float64))
+        if self.learn_deadband > 0.0:
+            scaled = teach / self.reflex.correction_scale
+            if float(np.sqrt(scaled @ scaled)) < self.learn_deadband:
+                return  # nothing to learn: no step, no cost
         delta = self.learning_rate * teach / self.reflex.correction_scale
         acts = self._acts
         for i in range(len(self.weights) - 1, -1, -1):
@@ -220,7 +235,20 @@ class FeedbackMLPAgent:
     # ------------------------------------------------------------------ saving
     def config(self) -> dict[str, Any]:
         return {"hidden": list(self.hidden), "learning_rate": self.learning_rate,
-                "correction_limit": self.correction_limit, "seed": self.seed}
+                "correction_limit": self.correction_limit,
+                "learn_deadband": self.learn_deadband, "seed": self.seed}
+
+    def usage(self) -> Usage:
+        """The operations so far: one forward pass per tick, one SGD step per learning step."""
+        return Usage("dnn", self.ticks, inference=self.inference_cost * self.ticks,
+                     learning=self.learning_cost * self.learning_steps)
+
+    def describe(self) -> dict[str, Any]:
+        """The network's layers and parameters, and one line of text for tables."""
+        return {"layer_sizes": list(self.layer_sizes), "learning_rate": self.learning_rate,
+                "n_params": int(sum(w.size + b.size for w, b in
+                                    zip(self.weights, self.biases, strict=True))),
+                "text": "MLP " + "-".join(map(str, self.layer_sizes)) + " + SGD online"}
 
     def save(self, path: str | Path) -> None:
         """Write weights, counters and config to ``path`` (.npz), atomically."""
@@ -232,20 +260,13 @@ class FeedbackMLPAgent:
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             arrays[f"weight_{i}"] = w
             arrays[f"bias_{i}"] = b
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_npz(path, arrays)
 
     def load_state(self, path: str | Path) -> None:
         """Restore what :meth:`save` wrote, into an agent built with the same config."""
         with np.load(Path(path)) as data:
             saved = json.loads(bytes(data["config"]).decode())
+            saved.setdefault("learn_deadband", 0.0)  # written before the deadband existed
             if saved != self.config():
                 raise ValueError(f"{path} was saved by a feedback MLP with config {saved}, "
                                  f"not {self.config()}")

@@ -23,7 +23,7 @@ tick ``t`` is credited with weight ``a``, and the OU exploration's correlation m
 runs one more tick without exploration so that the terminal TD error — the most informative
 one — reaches the synapses before ``reset`` clears the eligibility.
 
-Typical loop::
+Typical loop (what :func:`~neurofit.agents.rollout.run_episode` runs)::
 
     agent = NeuroFitAgent.from_env(env, AgentConfig(mode="error"))
     obs, info = env.reset(seed=0)
@@ -39,8 +39,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -48,11 +46,23 @@ from typing import Any, Literal
 import numpy as np
 
 from neurofit.agents._reward import OutputExploration, TDLambdaCritic
-from neurofit.agents.reflex import ArmReflex, QuadReflex, Reflex, make_reflex
+from neurofit.agents.features import ARM_FEATURE_SLICES, QUAD_ERROR_INDEX, env_features
+from neurofit.agents.reflex import FeedbackReflex, Reflex, make_reflex
 from neurofit.agents.spiking_policy import PolicyShape, SpikingPolicy
+from neurofit.agents.usage import Usage
+from neurofit.neuromorphic._atomic import write_npz
+from neurofit.neuromorphic._checks import (
+    check_choice,
+    check_int,
+    check_range,
+    check_real,
+    load_npz,
+)
 from neurofit.neuromorphic.analog import AnalogProfile
 from neurofit.neuromorphic.energy import EnergyMeter
-from neurofit.neuromorphic.plasticity import ThreeFactor
+from neurofit.neuromorphic.hardware import get_profile, list_profiles
+from neurofit.neuromorphic.network import EXECUTIONS
+from neurofit.neuromorphic.plasticity import ThreeFactor, check_bits
 
 MODES = ("error", "reward")
 
@@ -83,7 +93,7 @@ class AgentConfig:
     Attributes:
         mode: ``"error"`` (reflex + learned correction, needs ``info["error"]``) or
             ``"reward"`` (the network is the policy, learns from reward alone).
-        n_per_input: hidden neurons per input dimension (Gaussian receptive fields).
+        n_per_input: hidden neurons per input dimension (Gaussian receptive fields; >= 2).
         n_output_neurons: neurons of the output population.
         substeps: network steps per control tick (one compiled call).
         dt_s: network step.
@@ -99,6 +109,11 @@ class AgentConfig:
         teach_limit: error mode: the teaching signal's norm (in correction-scale units) is
             clipped to this each tick, so a large transient cannot drive one huge step; with
             the correction limit, what keeps learning stable over a 3x range of rates.
+        learn_deadband: error mode: no weight is written (nor counted) in a tick whose teaching
+            signal's norm (correction-scale units, before ``teach_limit``) is below this —
+            :func:`~neurofit.neuromorphic.plasticity.error_modulator`'s ``error_deadband``,
+            and the DNN twin's ``learn_deadband`` on the same signal. 0 (the default): learn
+            every tick.
         exploration_sd: reward mode: sd of the exploration noise, in decoded units (a
             fraction of the action half-range), entering every output neuron along its
             encoder; 0 switches exploration (and so learning) off.
@@ -112,6 +127,9 @@ class AgentConfig:
         weight_bits: stored precision of learned weights (``None``: float).
         analog: the chip's analog non-idealities (fields of :class:`AnalogProfile`).
         energy_profile: hardware profile charged per tick (``neurofit energy`` compares more).
+        execution: how the engine runs the network: ``"time-stepped"`` (every neuron every
+            step, the default) or ``"event-driven"`` (only neurons with input or not yet at
+            rest; the same spikes, fewer effective neuron updates).
         seed: seeds the network, the encoders and the exploration noise.
     """
 
@@ -128,6 +146,7 @@ class AgentConfig:
     connection_p: float | None = None
     correction_limit: float = 1.0
     teach_limit: float = 0.5
+    learn_deadband: float = 0.0
     exploration_sd: float = 0.2
     exploration_tau_s: float = 0.3
     tau_elig_s: float = 0.3
@@ -138,36 +157,32 @@ class AgentConfig:
     weight_bits: int | None = None
     analog: dict[str, Any] = field(default_factory=dict)
     energy_profile: str = "loihi"
+    execution: str = "time-stepped"
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        check_choice("mode", self.mode, MODES)
         for name, value in MODE_DEFAULTS[self.mode].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
-        for name in ("n_per_input", "n_output_neurons", "substeps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int("n_per_input", self.n_per_input, 2)  # receptive fields need two centres
+        for name in ("n_output_neurons", "substeps"):
+            check_int(name, getattr(self, name), 1)
         for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit",
                      "teach_limit", "tau_elig_s", "action_scale", "input_width",
                      "exploration_tau_s"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        for name in ("learning_rate", "exploration_sd", "critic_learning_rate"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not 0.0 < self.connection_p <= 1.0:
-            raise ValueError(f"connection_p must be in (0, 1], got {self.connection_p!r}")
+            check_real(name, getattr(self, name))
+        for name in ("learning_rate", "exploration_sd", "critic_learning_rate",
+                     "learn_deadband"):
+            check_real(name, getattr(self, name), allow_zero=True)
+        check_range("connection_p", self.connection_p, 0, 1, low_open=True)
         for name in ("gamma", "critic_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        AnalogProfile(**self.analog)  # validates the analog fields
+            check_range(name, getattr(self, name), 0, 1)
+        check_int("seed", self.seed, 0)
+        check_bits(self.weight_bits)
+        _check_analog(self.analog)
+        _check_energy_profile(self.energy_profile)
+        check_choice("execution", self.execution, EXECUTIONS)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -182,18 +197,86 @@ class AgentConfig:
         return cls(**data)
 
 
-def _env_features(env: Any, mode: str) -> tuple[str, np.ndarray]:
-    """Which signal the network sees, and the scale that brings it to about [-1, 1]."""
-    name = type(env.unwrapped).__name__.lower()
-    if mode == "error" and "quad" in name:
-        return "error", np.array([0.5, 0.5, 0.5, 1.0, 1.0, 1.0])  # m, m/s
-    if mode == "error" and "arm" in name:
-        return "arm", np.array([np.pi] * 4 + [0.1] * 3)  # joint angles, Cartesian error
-    high = np.asarray(env.observation_space.high, dtype=np.float64)
-    scale = np.where(np.isfinite(high) & (high < 1e6), high, 1.0)
-    if "invertedpendulum" in name:
-        scale = np.array([1.0, 0.2, 1.0, 1.0])  # cart m, pole rad, velocities
-    return "obs", scale
+def _check_analog(analog: Any) -> None:
+    """``analog`` must be a dict of :class:`AnalogProfile` fields with valid values."""
+    if not isinstance(analog, dict):
+        raise ValueError(f"analog must be a dict of AnalogProfile fields, got {analog!r}")
+    known = [f.name for f in dataclasses.fields(AnalogProfile)]
+    unknown = sorted(set(analog) - set(known))
+    if unknown:
+        raise ValueError(f"unknown analog field(s) {unknown}; known fields: {', '.join(known)}")
+    try:
+        AnalogProfile(**analog)
+    except ValueError as exc:
+        raise ValueError(f"analog: {exc}") from None
+
+
+def _check_energy_profile(name: Any) -> None:
+    """``name`` must name a profile (built-in, or a .toml path) that prices spiking events."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"energy_profile must be a profile name or a .toml path, got {name!r}")
+    try:
+        profile = get_profile(name)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"energy_profile: {exc}") from None
+    if not profile.prices_events:
+        spiking = [p for p in list_profiles() if get_profile(p).prices_events]
+        raise ValueError(
+            f"energy_profile {name!r} is a {profile.kind} profile with no per-spike figures; "
+            f"a spiking agent needs one of {', '.join(spiking)} (or such a .toml profile)")
+
+
+#: Peak bytes per synapse while the network is built (connection lists, their sort, the
+#: compressed matrix), measured as the growth of the process's resident-set high-water mark
+#: with 1.2 million synapses: 84-86 B.
+_BUILD_BYTES_PER_SYNAPSE = 85
+
+
+def build_memory_bytes(config: AgentConfig, n_inputs: int, n_outputs: int) -> int:
+    """Peak memory, in bytes, of building an agent's network (before anything is allocated).
+
+    The larger of two phases: the plastic projection (expected synapses × 85 B) and the
+    decoder fit (the output population's Gram matrix, ``8 N²`` bytes for ``N`` output neurons,
+    and its tuning-curve rates on the sample points with their temporaries, ``5 × 8 N`` bytes
+    per sample).
+    """
+    n_hidden = n_inputs * config.n_per_input
+    synapses = n_hidden * config.n_output_neurons * config.connection_p
+    samples = max(400, 100 * n_outputs)  # SpikingPolicy's decoder sample points
+    decoder = 8 * config.n_output_neurons * (config.n_output_neurons + 5 * samples)
+    return int(max(_BUILD_BYTES_PER_SYNAPSE * synapses, decoder))
+
+
+def _available_memory_bytes() -> int | None:
+    """Memory available to a new allocation (Linux ``MemAvailable``; None elsewhere)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _bytes_text(n: float) -> str:
+    k = min(int(math.log(max(n, 1.0), 1024)), 4)
+    return f"{n / 1024**k:.3g} {('B', 'KiB', 'MiB', 'GiB', 'TiB')[k]}"
+
+
+def _check_build_memory(config: AgentConfig, n_inputs: int, n_outputs: int) -> None:
+    """Refuse, with the figure, a network that cannot fit in the memory available."""
+    need = build_memory_bytes(config, n_inputs, n_outputs)
+    have = _available_memory_bytes()
+    if have is not None and need > have:
+        raise ValueError(
+            f"n_per_input={config.n_per_input}, n_output_neurons={config.n_output_neurons} and "
+            f"connection_p={config.connection_p} make {n_inputs * config.n_per_input:,} hidden "
+            f"neurons for this env's {n_inputs} inputs and about "
+            f"{n_inputs * config.n_per_input * config.n_output_neurons * config.connection_p:.3g}"
+            f" synapses: building the network needs about {_bytes_text(need)} of memory, but "
+            f"{_bytes_text(have)} is available; lower n_per_input, n_output_neurons or "
+            "connection_p")
 
 
 class NeuroFitAgent:
@@ -219,6 +302,7 @@ class NeuroFitAgent:
                  action_high: np.ndarray | None = None) -> None:
         if config.mode == "error" and reflex is None:
             raise ValueError("error mode needs a reflex (a feedback controller)")
+        _check_build_memory(config, n_inputs, n_outputs)
         self.config = config
         self.reflex = reflex
         self._feature_kind = feature_kind
@@ -242,6 +326,7 @@ class NeuroFitAgent:
                             tau_syn_s=config.tau_syn_s)
         self.policy = SpikingPolicy(shape, rule, analog=AnalogProfile(**config.analog),
                                     seed=config.seed)
+        self.policy.net.execution = config.execution
         self.meter = EnergyMeter(config.energy_profile, control_dt_s)
         self.learning = True
         self._features = np.zeros(n_inputs)
@@ -274,10 +359,12 @@ class NeuroFitAgent:
         """An agent sized for ``env``: its reflex, features and output from the env's type."""
         config = config or AgentConfig()
         base = env.unwrapped
-        kind, scale = _env_features(env, config.mode)
+        kind, scale = env_features(env, config.mode)
         dt = float(getattr(base, "dt", 0.01))
         if config.mode == "error":
             reflex = make_reflex(env, **reflex_kwargs)
+            if isinstance(reflex, FeedbackReflex):  # the reported error, scaled as declared
+                kind, scale = "feedback", reflex.error_scale
             return cls(config, scale.size, reflex.n_correction, reflex=reflex,
                        feature_kind=kind, feature_scale=scale, control_dt_s=dt)
         n_act = int(np.prod(env.action_space.shape))
@@ -302,10 +389,16 @@ class NeuroFitAgent:
     def _encode(self, obs: np.ndarray, error: np.ndarray | None) -> np.ndarray:
         f = self._features
         if self._feature_kind == "error":
-            f[:] = (obs[[0, 1, 2, 12, 13, 14]] if error is None else error) * self._inv_scale
+            f[:] = (obs[QUAD_ERROR_INDEX] if error is None else error) * self._inv_scale
+        elif self._feature_kind == "feedback":  # the reported error; none before the first
+            if error is None:
+                f[:] = 0.0
+            else:
+                np.multiply(error, self._inv_scale, out=f)
         elif self._feature_kind == "arm":
-            f[:4] = obs[0:4]
-            f[4:7] = obs[8:11]
+            qpos, err = ARM_FEATURE_SLICES
+            f[:4] = obs[qpos]
+            f[4:7] = obs[err]
             f *= self._inv_scale
         else:
             np.multiply(obs, self._inv_scale, out=f)
@@ -349,10 +442,14 @@ class NeuroFitAgent:
                     "env with neurofit.envs.error_feedback.ErrorFeedback"
                 )
             self._last_error = np.asarray(error, dtype=np.float64)
+            self.reflex.observe(info)
             if self.learning:
                 teach = self.reflex.teaching(obs, self._last_error) / self.reflex.correction_scale
                 # guard against runaway: one tick's teaching signal is at most teach_limit
                 norm = float(np.sqrt(teach @ teach))
+                if norm < self.config.learn_deadband:  # nothing to learn: no write this tick
+                    self.policy.modulator[:] = 0.0
+                    return
                 if norm > self.config.teach_limit:
                     teach = teach * (self.config.teach_limit / norm)
                 # PES error = actual − target = −teaching, so the modulator −(error · d_i) is
@@ -383,13 +480,15 @@ class NeuroFitAgent:
 
     # ------------------------------------------------------------------ introspection
     def record_tick(self) -> dict[str, Any]:
-        """Spikes of the last tick, and the operations and compute energy since the previous
-        call (for the recorder, which calls it once per tick)."""
+        """The operations and compute energy since the previous call, and the spikes of the
+        last tick if the network ticked since then (for the recorder, which calls it once per
+        tick: at a reset nothing has ticked, so the previous row's spikes are not repeated)."""
         ops = self.policy.ops_since_mark()
         tick = self.meter.charge(ops)
         self.last_energy_j = tick.total_j
+        ticked = ops.neuron_updates > 0
         return {
-            "spikes": self.policy.spiking_neurons(),
+            "spikes": self.policy.spiking_neurons() if ticked else np.empty(0, np.int32),
             "ops": {"neuron_updates": ops.neuron_updates, "spikes": ops.spikes,
                     "synaptic_events": ops.synaptic_events,
                     "weight_updates": ops.weight_updates},
@@ -402,6 +501,19 @@ class NeuroFitAgent:
         meter = EnergyMeter(self.config.energy_profile, self.meter.control_dt_s)
         meter.charge_cumulative(self.policy.net.counts())
         return meter
+
+    def usage(self) -> Usage:
+        """The operations so far: the network's exact kernel counters and the ticks."""
+        return Usage("snn", self.ticks, self.policy.net.counts())
+
+    def describe(self) -> dict[str, Any]:
+        """The network's size and timing, and one line of text for tables."""
+        cfg = self.config
+        return {"n_neurons": self.n_neurons, "substeps": cfg.substeps, "dt_s": cfg.dt_s,
+                "n_per_input": cfg.n_per_input, "n_output_neurons": cfg.n_output_neurons,
+                "n_synapses": int(self.policy.net.n_synapses),
+                "text": f"{self.n_neurons} LIF ({cfg.n_per_input}/input + "
+                        f"{cfg.n_output_neurons} out), {cfg.substeps} x {cfg.dt_s * 1e3:g} ms"}
 
     @property
     def n_neurons(self) -> int:
@@ -426,30 +538,19 @@ class NeuroFitAgent:
         if self._last_error is not None:
             arrays["last_error"] = self._last_error
         arrays["ticks"] = np.array(self.ticks)
-        if isinstance(self.reflex, QuadReflex):
-            arrays["reflex.state"] = self.reflex.pid._state
-        elif isinstance(self.reflex, ArmReflex):
-            arrays["reflex.state"] = self.reflex.ctl._integ
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; a checkpoint is not secret
-        os.replace(tmp, path)
+        arrays.update({f"record.{k}": v for k, v in self.policy.record_marks().items()})
+        if self.reflex is not None:
+            arrays.update({f"reflex.{k}": v for k, v in self.reflex.get_state().items()})
+        write_npz(path, arrays)
 
     def load_state(self, path: str | Path) -> None:
         """Restore what :meth:`save` wrote into an agent built with the same config and env."""
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no agent checkpoint at {path}")
-        try:
-            with np.load(path) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path} is not a readable agent checkpoint: {exc}") from exc
+        arrays = load_npz(path)  # a clear CorruptFileError (a ValueError) if it is damaged
+        if "config" not in arrays:
+            raise ValueError(f"{path} is not a NeuroFit agent checkpoint (it has no config)")
         saved = json.loads(bytes(arrays["config"]).decode())
         if saved != json.loads(self.config.to_json()):
             raise ValueError(f"{path} was saved by an agent with a different config")
@@ -465,8 +566,11 @@ class NeuroFitAgent:
             self.exploration.started = bool(arrays["exploration.started"])
         self._last_error = arrays["last_error"].copy() if "last_error" in arrays else None
         self.ticks = int(arrays["ticks"])
-        self.policy.ops_since_mark()  # the recorder's per-tick counts restart from here
-        if isinstance(self.reflex, QuadReflex):
-            self.reflex.pid._state[:] = arrays["reflex.state"]
-        elif isinstance(self.reflex, ArmReflex):
-            self.reflex.ctl._integ[:] = arrays["reflex.state"]
+        marks = {k[7:]: v for k, v in arrays.items() if k.startswith("record.")}
+        if marks:  # the recorder's per-tick values continue exactly where they were
+            self.policy.set_record_marks(marks)
+        else:  # a checkpoint from before they were saved: restart the counts from here
+            self.policy.ops_since_mark()
+        if self.reflex is not None:
+            self.reflex.set_state({k[7:]: v for k, v in arrays.items()
+                                   if k.startswith("reflex.")})

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from neurofit.envs.power import GRAVITY_MPS2
 from neurofit.envs.quadrotor_platform import QuadrotorPlatform, get_platform
+from neurofit.neuromorphic._jit import njit
 
 __all__ = ["PIDGains", "QuadPID"]
 
@@ -142,12 +142,12 @@ _S_IPOS, _S_IRATE, _S_PREV_RATE, _S_HAS_PREV = 0, 3, 6, 9
 _N_S = 10
 
 
-@njit(cache=True)
+@njit
 def _clamp(x: float, lim: float) -> float:
     return min(lim, max(-lim, x))
 
 
-@njit(cache=True)
+@njit
 def _pid_kernel(
     obs: np.ndarray,
     accel_ff: np.ndarray,
@@ -222,7 +222,7 @@ def _pid_kernel(
         out[i] = 2.0 * t / tmax - 1.0
 
 
-@njit(cache=True)
+@njit
 def _axis_pid(
     obs: np.ndarray, accel_ff: np.ndarray, gains: np.ndarray, state: np.ndarray, i: int
 ) -> float:
@@ -235,7 +235,7 @@ def _axis_pid(
     )
 
 
-@njit(cache=True)
+@njit
 def _rate_pid(
     obs: np.ndarray,
     w_des: float,

@@ -27,13 +27,12 @@ from neurofit.neuromorphic.coding import (
 from neurofit.neuromorphic.connectivity import AllToAll, FixedProbability
 from neurofit.neuromorphic.counters import OpCounts
 from neurofit.neuromorphic.network import Network
-from neurofit.neuromorphic.neurons import LIFParams
+from neurofit.neuromorphic.neurons import FAST_LIF, LIFParams
 from neurofit.neuromorphic.plasticity import ThreeFactor
 
 #: Neuron parameters of both populations: fast enough that a 1 ms tick of 10 substeps tracks
 #: the input, slow enough to filter spike noise.
-POLICY_NEURON = LIFParams(tau_mem_s=0.010, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005,
-                          v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050, refractory_s=0.002)
+POLICY_NEURON = FAST_LIF
 
 
 @dataclass(frozen=True)
@@ -129,6 +128,17 @@ class SpikingPolicy:
     def spiking_neurons(self) -> np.ndarray:
         """Indices of the neurons that spiked in the last tick (for recording)."""
         return np.flatnonzero(self._last_counts).astype(np.int32)
+
+    def record_marks(self) -> dict[str, np.ndarray]:
+        """The state :meth:`ops_since_mark` and :meth:`spiking_neurons` keep besides the
+        network's: saved with the agent, so a resumed run records the same per-tick values."""
+        return {"counts_at_mark": self._counts_at_mark.copy(),
+                "last_counts": self._last_counts.copy()}
+
+    def set_record_marks(self, marks: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`record_marks` returned."""
+        self._counts_at_mark[:] = marks["counts_at_mark"]
+        self._last_counts = np.array(marks["last_counts"], dtype=np.int32)
 
     def reset_state(self) -> None:
         """Forget membrane state and filters (weights stay): call at an episode start."""

@@ -19,12 +19,14 @@ from neurofit.envs.joint_power import JointMotor, JointPowerModel
 from neurofit.envs.missions import Battery, Mission, get_mission, list_missions
 from neurofit.envs.power import HEAVY_ROTOR_POWER, MICRO_ROTOR_POWER, RotorPowerModel
 from neurofit.envs.quadrotor import QuadrotorEnv, realistic_sensor_noise
+from neurofit.envs.quadrotor_forest import QuadForestEnv
 from neurofit.envs.quadrotor_hover import QuadHoverEnv
 from neurofit.envs.quadrotor_platform import PLATFORMS, QuadrotorPlatform, get_platform
 from neurofit.envs.quadrotor_track import QuadTrackEnv
 from neurofit.envs.recorded import Recording, open_recording
 from neurofit.envs.recording import EpisodeRecorder
 from neurofit.envs.replay import replay_episode
+from neurofit.envs.tracking import rms_tracking_error_mm, tracking_error_m
 
 __all__ = [
     "HEAVY_ROTOR_POWER",
@@ -40,6 +42,7 @@ __all__ = [
     "Mission",
     "MotorDegradation",
     "Payload",
+    "QuadForestEnv",
     "QuadHoverEnv",
     "QuadTrackEnv",
     "QuadrotorEnv",
@@ -58,6 +61,8 @@ __all__ = [
     "realistic_sensor_noise",
     "register_all",
     "replay_episode",
+    "rms_tracking_error_mm",
+    "tracking_error_m",
 ]
 
 register_all()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from neurofit.neuromorphic._jit import njit
 
 # termination codes returned by _post_step
 TERM_NONE = 0
@@ -47,10 +48,11 @@ T_ENERGY = 5
 N_REWARD_TERMS = 6
 T_POWER_W = 6
 T_SPEED = 7
-N_TERMS = 8
+T_TRACKING_M = 8  # |p_target - p|, the tracking error (neurofit.envs.tracking)
+N_TERMS = 9
 
 
-@njit(cache=True)
+@njit
 def action_to_ctrl(action: np.ndarray, max_thrust_n: float, ctrl: np.ndarray) -> int:
     """Map normalised commands in [-1, 1] to thrust set-points ``(a + 1) / 2 * max_thrust_n``.
 
@@ -74,7 +76,7 @@ def action_to_ctrl(action: np.ndarray, max_thrust_n: float, ctrl: np.ndarray) ->
     return clipped
 
 
-@njit(cache=True)
+@njit
 def observe(
     qpos: np.ndarray,
     qvel: np.ndarray,
@@ -104,7 +106,7 @@ def observe(
     obs[11] = 1.0 - s * (x * x + y * y)
 
 
-@njit(cache=True)
+@njit
 def post_step(
     qpos: np.ndarray,
     qvel: np.ndarray,
@@ -119,8 +121,8 @@ def post_step(
 ) -> int:
     """Observation, reward terms, power and termination after a physics step.
 
-    Fills ``obs`` (true state) and ``terms`` (reward terms, power [W], speed [m/s]) and returns a
-    termination code (``TERM_*``). Reward terms::
+    Fills ``obs`` (true state) and ``terms`` (reward terms, power [W], speed [m/s], tracking
+    error [m]) and returns a termination code (``TERM_*``). Reward terms::
 
         alive     +w_alive
         position  -w_pos  * |p_target - p|                 [m]
@@ -162,6 +164,7 @@ def post_step(
     terms[T_POWER_W] = power
     speed = math.sqrt(qvel[0] * qvel[0] + qvel[1] * qvel[1] + qvel[2] * qvel[2])
     terms[T_SPEED] = speed
+    terms[T_TRACKING_M] = ep
     if ncon > 0 and max(speed, prev_speed) > params[P_CRASH_SPEED]:
         return TERM_FLOOR
     if obs[11] < params[P_COS_MAX_TILT]:

@@ -52,6 +52,11 @@ def register_all() -> None:
              "gust_tau_s": 0.5, "start_s": 2.0},
         ],
     )
+    # 15 s to cross the forest (envs/quadrotor_forest.py): ~3x the straight flight at cruise
+    # speed (micro 4 m at 1 m/s, heavy 14 m at 3 m/s); 64 rays, teacher on (training)
+    forest = "neurofit.envs.quadrotor_forest:QuadForestEnv"
+    _register("neurofit/QuadForest-v0", forest, 1500)
+    _register("neurofit/QuadForestHeavy-v0", forest, 1500, platform="heavy")
     # -- arm (envs/arm*.py) --
     # 4 targets x 2.0 s at dt = 0.01 s (frame_skip 5 x 2 ms) = 800 steps
     _register("neurofit/ArmReach-v0", "neurofit.envs.arm_reach:ArmReachEnv", 800)

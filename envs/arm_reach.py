@@ -44,6 +44,8 @@ Every step (and reset) returns new objects under these keys:
 - ``error``: Cartesian end-effector error ``target - ee`` (3-vector, world frame, metres): the
   direction the end effector has to move, as sensed (the same numbers as ``obs[8:11]``); the
   true error is ``info["target"] - info["ee_pos"]``.
+- ``tracking_error_m``: the true distance ``||target - ee||`` (m) that every report's RMS
+  tracking error is made of (:mod:`neurofit.envs.tracking`); NaN after an unstable step.
 - ``power_w``: step-average electrical power of the joint motors (W), with its parts
   ``power_copper_w`` and ``power_mech_w``; ``energy_j``: cumulative energy since reset (J).
 - ``qpos``, ``qvel``: copies of the MuJoCo state after the step (exact replay), ``time_s``.
@@ -68,18 +70,19 @@ uniformly in a cylindrical sector: horizontal radius ``target_radius_m``, height
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import mujoco
-import numba
 import numpy as np
 from gymnasium import spaces
 
 from neurofit.envs.disturbances import Disturbance, make_disturbances
 from neurofit.envs.joint_power import XM540_W150, XM540_W270, JointMotor, JointPowerModel
+from neurofit.neuromorphic._jit import njit
 
 __all__ = [
     "ARM_XML",
@@ -417,6 +420,7 @@ class ArmReachEnv(gym.Env[np.ndarray, np.ndarray]):
         return {
             **terms,
             "error": obs[self.OBS_SLICES["error"]].copy(),
+            "tracking_error_m": _distance(self._target, self._ee) if not reason else math.nan,
             "power_w": power[0],
             "power_copper_w": power[1],
             "power_mech_w": power[2],
@@ -460,7 +464,7 @@ class ArmReachEnv(gym.Env[np.ndarray, np.ndarray]):
 _CLIPPED = -2  # return code of _set_ctrl when an element was clipped (-1: nothing to report)
 
 
-@numba.njit(cache=True)
+@njit
 def _set_ctrl(action: np.ndarray, torque_limit: np.ndarray, ctrl: np.ndarray) -> int:
     """Write ``clip(action, -1, 1) * torque_limit`` into ``ctrl``.
 
@@ -484,7 +488,7 @@ def _set_ctrl(action: np.ndarray, torque_limit: np.ndarray, ctrl: np.ndarray) ->
     return code
 
 
-@numba.njit(cache=True)
+@njit
 def _dist_and_ctrl(target: np.ndarray, ee: np.ndarray, action: np.ndarray) -> tuple[float, float]:
     """``(||target - ee||, ||action||^2)``."""
     s = 0.0
@@ -497,7 +501,14 @@ def _dist_and_ctrl(target: np.ndarray, ee: np.ndarray, action: np.ndarray) -> tu
     return np.sqrt(s), c
 
 
-@numba.njit(cache=True)
+@njit
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    """``||a - b||`` of two 3-vectors."""
+    d0, d1, d2 = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+    return np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+
+
+@njit
 def _first_increase(counts: np.ndarray, before: np.ndarray, idx: np.ndarray) -> int:
     """First ``i`` in ``idx`` with ``counts[i] > before[i]``, else -1."""
     for i in idx:
@@ -506,7 +517,7 @@ def _first_increase(counts: np.ndarray, before: np.ndarray, idx: np.ndarray) -> 
     return -1
 
 
-@numba.njit(cache=True)
+@njit
 def _all_finite(x: np.ndarray, y: np.ndarray) -> bool:
     """True if every element of ``x`` and ``y`` is finite."""
     for i in range(x.shape[0]):

@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+from neurofit.neuromorphic._jit import njit
 
 __all__ = [
     "XM540_W150",
@@ -161,7 +162,7 @@ class JointPowerModel:
         )
 
 
-@numba.njit(cache=True)
+@njit
 def _step_power(
     tau: np.ndarray, dq: np.ndarray, copper_coef: np.ndarray, dt_s: float, regen: bool
 ) -> tuple[float, float, float]:

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+
+from neurofit.neuromorphic._jit import njit
 
 __all__ = [
     "CRAZYFLIE_THRUST_STAND",
@@ -45,7 +46,7 @@ AIR_DENSITY_KGPM3 = 1.225
 
 #: Bitcraze thrust-stand measurements, Crazyflie 2.1 with stock motors and propellers:
 #: (total thrust [g], total electrical power [W]). Idle (motors spinning, ~0 thrust) 0.96 W;
-#: about 7.4 W to hover 27 g. Source: Bitcraze thrust-stand measurements (see REFERENCE.md).
+#: about 7.4 W to hover 27 g. Source: Bitcraze thrust-stand measurements (docs/reference.md).
 CRAZYFLIE_THRUST_STAND: tuple[tuple[float, float], ...] = ((24.4, 6.8), (28.6, 7.7))
 CRAZYFLIE_IDLE_W = 0.96  # Bitcraze thrust stand, motors idling
 CRAZYFLIE_HOVER_POINT = (27.0, 7.4)  # Bitcraze: ~7.4 W to hover 27 g (a check, not fitted)
@@ -111,7 +112,7 @@ class RotorPowerModel:
         return self.power_at_total_thrust_w(mass_kg * GRAVITY_MPS2)
 
 
-@njit(cache=True)
+@njit
 def rotor_power_w_kernel(thrusts_n: np.ndarray, idle_w: float, coefficient: float) -> float:
     """``idle_w + coefficient * sum(max(T_i, 0) ** 1.5)``; see :class:`RotorPowerModel`."""
     total = 0.0

@@ -22,11 +22,15 @@ active; bounds +-100 m, +-1.5, +-100 m/s, +-1000 rad/s)::
 
 ``info["error"]`` is the 6-vector ``[p_target - p, v_target - v]`` (world frame, as sensed: the
 same numbers as ``obs[0:3]`` and ``obs[12:15]``), the error a controller drives to zero. The true
-state is in ``info["qpos"]`` / ``info["qvel"]``. Every ``info`` key:
+state is in ``info["qpos"]`` / ``info["qvel"]``; ``info["tracking_error_m"]`` is the true
+distance ``|p_target - p|`` that every report's RMS tracking error is made of
+(:mod:`neurofit.envs.tracking`). Every ``info`` key:
 
     reward_alive, reward_position, reward_velocity, reward_attitude, reward_rate,
     reward_energy, reward_crash    reward terms; ``reward`` is their sum
     error          (6,) see above
+    tracking_error_m  true distance from the target position to the body origin [m] (NaN
+                   after a "nan_state" / "unstable_sim" step)
     power_w        electrical power of the rotors (envs/power.py) at their actual thrusts
     energy_j       rotor energy since reset (sum of power_w * dt)
     rotor_thrust_n (4,) actual rotor thrusts [N] (motor-lagged, degradation included) as
@@ -55,7 +59,7 @@ import numpy as np
 from gymnasium import spaces
 
 from neurofit.envs import _quadrotor_kernels as K
-from neurofit.envs.disturbances import Disturbance, SensorNoise, make_disturbances
+from neurofit.envs.disturbances import Disturbance, Payload, SensorNoise, make_disturbances
 from neurofit.envs.quadrotor_platform import QuadrotorPlatform, get_platform
 
 __all__ = [
@@ -97,8 +101,18 @@ TERMINATION_REASONS = {
 }
 _CRASH_CODES = (K.TERM_FLOOR, K.TERM_TILT, K.TERM_ARENA)
 _UNSTABLE_CODES = (K.TERM_NAN, K.TERM_UNSTABLE)
-_T_SPEED, _T_POWER_W = K.T_SPEED, K.T_POWER_W
+_T_SPEED, _T_POWER_W, _T_TRACKING_M = K.T_SPEED, K.T_POWER_W, K.T_TRACKING_M
 assert (K.T_ALIVE, K.T_POS, K.T_VEL, K.T_ATT, K.T_RATE, K.T_ENERGY) == (0, 1, 2, 3, 4, 5)
+
+
+#: the ``"fixed"`` camera looks down on the target region at this angle
+_CAMERA_ELEVATION_RAD = 0.3
+
+
+def _nice_length(x: float) -> float:
+    """``x`` rounded to 1, 2 or 5 times a power of ten (a scale division)."""
+    base = 10.0 ** math.floor(math.log10(x))
+    return min((k * base for k in (1.0, 2.0, 5.0, 10.0)), key=lambda v: abs(math.log(v / x)))
 
 
 def realistic_sensor_noise() -> SensorNoise:
@@ -154,7 +168,9 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
         render_mode: None or ``"rgb_array"``.
         width: rendered image width (<= 640).
         height: rendered image height (<= 480).
-        camera: MJCF camera name (``"track"`` follows the vehicle).
+        camera: MJCF camera name: ``"fixed"`` (a world camera aimed at the task's target region
+            at each reset, still during the episode: a sag shows against the scene) or
+            ``"track"`` (follows the vehicle).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 100}
@@ -185,7 +201,7 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
         render_mode: str | None = None,
         width: int = 480,
         height: int = 480,
-        camera: str = "track",
+        camera: str = "fixed",
     ) -> None:
         self._platform: QuadrotorPlatform = get_platform(platform)
         p = self._platform
@@ -236,7 +252,7 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
             )
         self.render_mode = render_mode
 
-        model = mujoco.MjModel.from_xml_path(p.asset_path())
+        model = self._load_model()
         model.opt.timestep = self._timestep_s
         # no silent mj_resetData on a diverging simulation: the step reports it instead
         model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET
@@ -247,6 +263,12 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
             names = [model.camera(i).name for i in range(model.ncam)]
             raise ValueError(f"camera must be one of {names}, got {camera!r}")
         self._camera = camera
+        self._fixed_cam = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, "fixed")
+        self._payload_geoms = [
+            i for i in (mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, name)
+                        for name in ("payload", "payload_tether")) if i >= 0
+        ]
+        self._scale_m = max(math.hypot(x, y) for x, y in p.rotor_xy_m)  # rotor arm
         self._model = model
         self._data = mujoco.MjData(model)
         self._renderer: mujoco.Renderer | None = None
@@ -306,11 +328,20 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
         return self._data
 
     @property
+    def scale_band_m(self) -> float:
+        """Height of one band of the striped height rod drawn at the target (rendering)."""
+        return _nice_length(self._scale_m / 5.0)
+
+    @property
     def disturbances(self) -> tuple[Disturbance, ...]:
         """This env's disturbance objects (sensor-noise preset included)."""
         return tuple(self._disturbances)
 
-    # -- task hook ----------------------------------------------------------------------------
+    # -- task hooks ---------------------------------------------------------------------------
+    def _load_model(self) -> mujoco.MjModel:
+        """The platform's MuJoCo model, compiled once (a task may add geoms, e.g. obstacles)."""
+        return mujoco.MjModel.from_xml_path(self._platform.asset_path())
+
     def _set_target(self, t_s: float) -> None:
         """Write the target position and velocity at time ``t_s`` into the target buffers."""
         raise NotImplementedError
@@ -334,6 +365,7 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
         # the motor-lag filter state starts at zero: spin the motors up to hover thrust
         self._act[:] = self._platform.hover_thrust_n
         self._ctrl[:] = self._platform.hover_thrust_n
+        self._aim_camera()
         mujoco.mj_forward(m, d)
         for dist in self._disturbances:
             dist.reset(m, d, rng)
@@ -372,6 +404,7 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
         )  # fmt: skip
         if code in _UNSTABLE_CODES:
             self._terms[:] = 0.0
+            self._terms[_T_TRACKING_M] = math.nan  # no trustworthy position
         terms = self._terms.tolist()  # Python floats from here on: cheaper than numpy scalars
         self._prev_speed = terms[_T_SPEED]
         self._energy_j += terms[_T_POWER_W] * self._dt
@@ -414,6 +447,7 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> dict[str, Any]:
         info = {
             "error": obs[_ERROR_INDEX],
+            "tracking_error_m": terms[_T_TRACKING_M],
             "power_w": terms[_T_POWER_W],
             "energy_j": self._energy_j,
             "rotor_thrust_n": self._force.copy(),
@@ -428,13 +462,87 @@ class QuadrotorEnv(gym.Env[np.ndarray, np.ndarray]):
         reward_info.update(info)
         return reward_info
 
+    # -- rendering (visual model fields and scene decorations only: the physics is untouched) --
+    def _view_region(self) -> tuple[np.ndarray, float, float]:
+        """Centre, half-width and half-height [m] of what the ``"fixed"`` camera frames: the
+        target, with room below it for a sag (tasks with a moving target widen it)."""
+        s = self._scale_m
+        return self._target_pos + np.array([0.0, 0.0, -2.0 * s]), 6.0 * s, 7.0 * s
+
+    def _aim_camera(self) -> None:
+        """Point the world camera ``"fixed"`` at :meth:`_view_region`, from the front (-y) and
+        ~17 degrees above, far enough for the region to fill the frame."""
+        if self._fixed_cam < 0:
+            return
+        m, cam = self._model, self._fixed_cam
+        centre, half_w, half_h = self._view_region()
+        tan = math.tan(math.radians(float(m.cam_fovy[cam])) / 2.0)
+        dist = max(half_h / tan, half_w / (tan * self._width / self._height))
+        s, c = math.sin(_CAMERA_ELEVATION_RAD), math.cos(_CAMERA_ELEVATION_RAD)
+        m.cam_pos[cam] = centre + dist * np.array([0.0, -c, s])
+        # columns: image right (world x), image up, and the camera's back (it looks along -z)
+        mujoco.mju_mat2Quat(m.cam_quat[cam], np.array([1.0, 0, 0, 0, s, -c, 0, c, s]))
+
+    def _show_payload(self) -> None:
+        """Draw the payload geoms while a :class:`Payload` disturbance loads body ``quad``."""
+        if not self._payload_geoms:
+            return
+        carried = False
+        for dist in self._disturbances:
+            if isinstance(dist, Payload) and dist.body == "quad":
+                active = bool(dist.describe()["active"])
+                carried = carried or (active if dist.mass_fraction > 0 else not active)
+        self._model.geom_rgba[self._payload_geoms, 3] = 1.0 if carried else 0.0
+
+    def _decorate(self, scene: mujoco.MjvScene) -> None:
+        """Add the target marker and a striped height rod beside it to ``scene``: bands of
+        :attr:`scale_band_m`, alternating white and red, edges at the target height +- k bands,
+        a green line at the target height itself."""
+        s, band, t = self._scale_m, self.scale_band_m, self._target_pos
+        below, above = math.ceil(9.0 * s / band), math.ceil(4.0 * s / band)
+        if scene.ngeom + below + above + 3 > scene.maxgeom:
+            return
+        eye, zero = np.eye(3).ravel(), np.zeros(3)
+
+        def add(kind: int, size: np.ndarray, pos: np.ndarray,
+                rgba: tuple[float, float, float, float]) -> mujoco.MjvGeom:
+            # every field initialised (a connector only sets its shape and pose)
+            geom = scene.geoms[scene.ngeom]
+            mujoco.mjv_initGeom(geom, kind, size, pos, eye, np.array(rgba, dtype=np.float32))
+            scene.ngeom += 1
+            return geom
+
+        capsule = mujoco.mjtGeom.mjGEOM_CAPSULE
+
+        rod = t + np.array([3.5 * s, 0.0, 0.0])
+        add(mujoco.mjtGeom.mjGEOM_SPHERE, np.full(3, 0.5 * s), t, (0.1, 0.85, 0.2, 0.35))
+        mujoco.mjv_connector(add(capsule, zero, zero, (0.1, 0.85, 0.2, 0.9)), capsule,
+                             0.04 * s, t, rod)  # the target height
+        half = np.array([0.3 * s, 0.3 * s, 0.5 * band])
+        bottom = rod[2]
+        for k in range(-below, above):
+            z = rod[2] + (k + 0.5) * band
+            if z - 0.5 * band < 0.0:
+                continue
+            bottom = min(bottom, z - 0.5 * band)
+            add(mujoco.mjtGeom.mjGEOM_BOX, half, np.array([rod[0], rod[1], z]),
+                (0.95, 0.95, 0.95, 1.0) if k % 2 else (0.85, 0.15, 0.15, 1.0))
+        if bottom > 0.0:  # a pole from the floor up to the bands
+            mujoco.mjv_connector(add(capsule, zero, zero, (0.5, 0.5, 0.5, 1.0)), capsule, 0.08 * s,
+                                 np.array([rod[0], rod[1], 0.0]),
+                                 np.array([rod[0], rod[1], bottom]))
+
     def render(self) -> np.ndarray | None:
-        """An RGB frame (height, width, 3) uint8 from ``camera`` when render_mode="rgb_array"."""
+        """An RGB frame (height, width, 3) uint8 from ``camera`` when render_mode="rgb_array":
+        the vehicle, the payload once attached, the target marker and a striped height rod
+        beside it (bands of :attr:`scale_band_m`)."""
         if self.render_mode is None:
             return None
         if self._renderer is None:
             self._renderer = mujoco.Renderer(self._model, self._height, self._width)
+        self._show_payload()
         self._renderer.update_scene(self._data, camera=self._camera)
+        self._decorate(self._renderer.scene)
         return self._renderer.render()
 
     def close(self) -> None:

@@ -92,6 +92,17 @@ class QuadTrackEnv(QuadrotorEnv, utils.EzPickle):
         )
         self._omega = 2.0 * math.pi / self._period_s
 
+    def _view_region(self) -> tuple[np.ndarray, float, float]:
+        """The whole path (the ``"fixed"`` camera stays still while the target moves)."""
+        s = self._scale_m
+        if self._trajectory == "figure8":
+            lo = np.array([-self._amplitude_m, 0.0, self._height_m])
+            hi = np.array([self._amplitude_m, 0.0, self._height_m])
+        else:
+            lo, hi = self._waypoints.min(axis=0), self._waypoints.max(axis=0)
+        centre = 0.5 * (lo + hi) + np.array([0.0, 0.0, -2.0 * s])
+        return centre, 0.5 * (hi[0] - lo[0]) + 7.0 * s, 0.5 * (hi[2] - lo[2]) + 7.0 * s
+
     def _set_target(self, t_s: float) -> None:
         if self._trajectory == "figure8":
             a, w = self._amplitude_m, self._omega

@@ -9,13 +9,17 @@ HDF5 dataset, one episode at a time, so a damaged episode never hides the others
     ep.infos["qpos"], ep.spikes.tick(10), ep.infos["agent"]["compute_power_w"]
 
 Errors are :class:`~neurofit.envs._record_format.RecordingError` subclasses (ValueErrors) whose
-message names the file and the problem.
+message names the file and the problem. Reading an episode verifies its checksums and spike
+indices (:class:`CorruptEpisodeError` names the file and the column). A dataset whose
+``metadata.json`` was lost is opened from what its episode files record, with a
+:class:`RebuiltMetadataWarning` (also in :attr:`Recording.notices`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,19 +39,26 @@ from neurofit.envs._record_format import (
     CorruptEpisodeError,
     DatasetNotFoundError,
     DatasetVersionError,
+    DiskFullError,
     EpisodeNotFoundError,
     RecordingError,
     UnknownEnvError,
+    checksum_problems,
     episode_group,
     find_episode_files,
+    metadata_from_episodes,
+    read_datasets,
     read_metadata,
+    spike_problems,
 )
 
 __all__ = [
     "CorruptEpisodeError",
     "DatasetNotFoundError",
     "DatasetVersionError",
+    "DiskFullError",
     "EpisodeNotFoundError",
+    "RebuiltMetadataWarning",
     "RecordedEpisode",
     "Recording",
     "RecordingError",
@@ -56,6 +67,10 @@ __all__ = [
     "open_recording",
     "resolve_dataset",
 ]
+
+
+class RebuiltMetadataWarning(UserWarning):
+    """``metadata.json`` is missing; the dataset was opened from its episode files."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,10 @@ class RecordedEpisode:
     ended_by: str = ""
     disturbances: list[Any] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: what its integrity checks found (checksums, spike indices): one line each, [] if none
+    problems: list[str] = field(default_factory=list)
+    #: whether the file records checksums (episodes recorded before they existed do not)
+    has_checksums: bool = False
 
     @property
     def n_steps(self) -> int:
@@ -170,6 +189,9 @@ def resolve_dataset(path_or_id: str | os.PathLike[str]) -> Path:
     for c in candidates:
         if (c / METADATA_FILE).is_file():
             return c
+    for c in candidates:  # metadata.json lost: the episode files can stand in for it
+        if find_episode_files(c):
+            return c
     tried = ", ".join(str(c / METADATA_FILE) for c in candidates)
     if not p.exists():
         raise DatasetNotFoundError(f"{path_or_id}: no such file, directory or local dataset id")
@@ -194,8 +216,18 @@ class Recording:
 
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.path = Path(data_dir)
-        self.metadata: dict[str, Any] = read_metadata(self.path)
         self._meta_file = self.path / METADATA_FILE
+        #: what the reader had to work around (e.g. a rebuilt metadata.json), one line each
+        self.notices: list[str] = []
+        if self._meta_file.exists() or not find_episode_files(self.path):
+            self.metadata: dict[str, Any] = read_metadata(self.path)
+        else:
+            self.metadata, source = metadata_from_episodes(self.path)
+            self.notices.append(
+                f"{self._meta_file} is missing: env id, kwargs, spec, spaces and versions were "
+                f"rebuilt from {source} (repair_dataset() writes it back)"
+            )
+            warnings.warn(self.notices[-1], RebuiltMetadataWarning, stacklevel=2)
         nf = self.metadata.get("neurofit")
         self.neurofit: dict[str, Any] = nf if isinstance(nf, dict) else {}
         fmt = self.neurofit.get("format_version")
@@ -267,12 +299,19 @@ class Recording:
         """The file that holds episode ``index``."""
         return self._files.get(index, self.path / MAIN_FILE)
 
-    def episode(self, index: int) -> RecordedEpisode:
-        """Read episode ``index``.
+    def episode(self, index: int, verify: bool = True) -> RecordedEpisode:
+        """Read episode ``index`` and check its integrity (checksums, spike indices).
+
+        Args:
+            index: episode number.
+            verify: raise on a failed integrity check; if False, the episode is returned with
+                what failed in :attr:`RecordedEpisode.problems`.
 
         Raises:
             EpisodeNotFoundError: no such episode (the message lists the available ones).
-            CorruptEpisodeError: its file is truncated or damaged (names the file).
+            CorruptEpisodeError: its file is truncated or damaged, or (``verify``) a column
+                does not match its checksum or a spike index is out of range (names the file
+                and the column).
         """
         available = self.episode_indices()
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
@@ -292,7 +331,7 @@ class Recording:
                 g = f[name]
                 if not isinstance(g, h5py.Group):
                     raise CorruptEpisodeError(f"{file}: /{name} is not a group")
-                return _read_episode(index, file, g)
+                ep = _read_episode(index, file, g)
         except RecordingError:
             raise
         except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
@@ -300,6 +339,14 @@ class Recording:
                 f"{file}: episode {index} cannot be read ({_h5_message(exc)}); the file is "
                 "truncated or corrupt. The other episodes are not affected."
             ) from None
+        if verify and ep.problems:
+            more = f" (and {len(ep.problems) - 1} more)" if len(ep.problems) > 1 else ""
+            raise CorruptEpisodeError(
+                f"{file}: episode {index} is corrupt: {ep.problems[0]}{more}. The file changed "
+                "after it was recorded; restore it from a copy or record the episode again. "
+                "The other episodes are not affected."
+            )
+        return ep
 
     def episodes(self, skip_damaged: bool = True) -> Iterator[RecordedEpisode]:
         """Every episode in order; damaged ones are skipped (or raise if not ``skip_damaged``)."""
@@ -363,10 +410,16 @@ def _h5_message(exc: BaseException) -> str:
     return msg.splitlines()[0][:300]
 
 
-def _read_tree(node: h5py.Group | h5py.Dataset) -> Any:
-    if isinstance(node, h5py.Dataset):
-        return node[()]
-    return {k: _read_tree(v) for k, v in node.items()}
+def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"a/b": x}`` -> ``{"a": {"b": x}}``."""
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        *parents, leaf = path.split("/")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
 
 
 def _nf_attrs(attrs: dict[str, Any], file: Path, index: int) -> dict[str, Any]:
@@ -404,17 +457,19 @@ def _read_episode(index: int, file: Path, g: h5py.Group) -> RecordedEpisode:
     for key in ("observations", "actions", "rewards", "terminations", "truncations"):
         if key not in g:
             raise CorruptEpisodeError(f"{file}: episode {index} has no '{key}' dataset")
-    infos = _read_tree(g["infos"]) if "infos" in g else {}
+    flat = read_datasets(g)
+    tree = _unflatten(flat)
+    infos = tree.get("infos", {})
     init = g.get("initial_state")
     ep = RecordedEpisode(
         index=index,
         file=file,
-        observations=_read_tree(g["observations"]),
-        actions=_read_tree(g["actions"]),
-        rewards=np.asarray(g["rewards"][()]),
-        terminations=np.asarray(g["terminations"][()], dtype=bool),
-        truncations=np.asarray(g["truncations"][()], dtype=bool),
-        infos=infos,
+        observations=tree["observations"],
+        actions=tree["actions"],
+        rewards=np.asarray(tree["rewards"]),
+        terminations=np.asarray(tree["terminations"], dtype=bool),
+        truncations=np.asarray(tree["truncations"], dtype=bool),
+        infos=infos if isinstance(infos, dict) else {},
         seed=int(attrs["seed"]) if "seed" in attrs else None,
         options=nf.get("options"),
         rng_state=nf.get("rng_state") or None,
@@ -430,4 +485,12 @@ def _read_episode(index: int, file: Path, g: h5py.Group) -> RecordedEpisode:
             f"{file}: episode {index} has {n} rewards but {ep.terminations.shape[0]} "
             f"terminations and {ep.truncations.shape[0]} truncations"
         )
+    try:
+        sums = checksum_problems(flat, g.attrs)
+    except ValueError as exc:
+        raise CorruptEpisodeError(f"{file}: episode {index}: {exc}") from None
+    ep.has_checksums = sums is not None
+    n_neurons = nf.get("n_neurons")
+    ep.problems = [*(sums or []), *spike_problems(
+        flat, n + 1, int(n_neurons) if isinstance(n_neurons, int) else None)]
     return ep

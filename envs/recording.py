@@ -31,8 +31,13 @@ numpy, python), env id and kwargs, agent class and config, the caller's ``metada
     attrs   id, total_steps, seed (if reset with one), options/...   (Minari's)
             neurofit   JSON: format_version; ended_by ("terminated" | "truncated" | "reset" |
                        "close"); options; rng_state (env.np_random's state before a reset
-                       without seed); disturbances (their describe() at reset); summaries:
-                       return, actuator_energy_j, compute_energy_j, spike_count
+                       without seed); disturbances (their describe() at reset); n_neurons
+                       (the agent's, for checking spike indices); summaries: return,
+                       actuator_energy_j, compute_energy_j, spike_count
+            neurofit_dataset    JSON: metadata.json without its counters (a lost
+                       metadata.json is rebuilt from it)
+            neurofit_checksums  JSON: SHA-256 of every dataset and attribute, checked when
+                       the episode is read and by ``neurofit replay --check``
     observations (N+1, ...)   actions (N, ...) in the dtype the agent passed (replay is exact)
     rewards (N,) float64      terminations, truncations (N,) bool
     initial_state             MuJoCo state right after reset (mj_getState, spec mjSTATE_INTEGRATION,
@@ -68,7 +73,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.metadata
 import json
 import platform
 import re
@@ -104,6 +108,7 @@ from neurofit.envs._record_format import (
     episode_group,
     find_episode_files,
     jsonable,
+    metadata_from_episodes,
     read_metadata,
     serialize_space,
 )
@@ -112,6 +117,7 @@ from neurofit.envs._record_writer import (
     write_json_atomic,
     write_main,
 )
+from neurofit.neuromorphic._versions import package_version
 
 __all__ = [
     "STATE_SPEC",
@@ -139,14 +145,8 @@ class RecordHook(Protocol):
 def package_versions() -> dict[str, str]:
     """Versions a bit-exact replay depends on."""
 
-    def version(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "not installed"
-
     return {
-        "neurofit": version("neurofit"),
+        "neurofit": package_version("neurofit", "not installed"),
         "mujoco": mujoco.__version__,
         "gymnasium": gym.__version__,
         "numpy": np.__version__,
@@ -242,6 +242,9 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         dataset_id: Minari id ``namespace/name-vN``; default ``neurofit/<dir name>-v0``
             (the run's name for ``<run>/dataset``).
         resume: append to an existing dataset at ``path`` (same env id) instead of failing.
+            A dataset whose ``metadata.json`` was lost is rebuilt from its episode files.
+        truncate_to: with ``resume``, first delete the episodes numbered ``truncate_to`` and
+            above (a resumed training run records again the episodes after its checkpoint).
         save_partial: write an unfinished episode on ``reset``/``close`` (its last step marked
             truncated, as Minari's DataCollector does) instead of dropping it.
         durable: also fsync every file before renaming it into place, so finished episodes
@@ -263,6 +266,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         metadata: Mapping[str, Any] | None = None,
         dataset_id: str | None = None,
         resume: bool = False,
+        truncate_to: int | None = None,
         save_partial: bool = True,
         durable: bool = False,
         compression: str | None = None,
@@ -299,13 +303,13 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         self._spec_json = env_spec_json(spec)
         self._env_id = spec.id
 
-        if (self._data_dir / METADATA_FILE).exists():
+        if (self._data_dir / METADATA_FILE).exists() or find_episode_files(self._data_dir):
             if not resume:
                 raise RecordingError(
                     f"{self._data_dir / METADATA_FILE}: a dataset already exists here; "
                     "pass resume=True to append to it or choose another path"
                 )
-            self._meta = self._open_existing()
+            self._meta = self._open_existing(truncate_to)
         else:
             self._meta = self._create(dataset_id, user)
         self._next_index = self._meta["total_episodes"]
@@ -469,8 +473,11 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         self._ep = None
         t0 = time.perf_counter()
         attrs, tree = self._payload(ep, ended_by)
-        self._last_written = self._writer.episode(ep.index, ep.n_steps, attrs, tree)
-        self._next_index = ep.index + 1
+        try:
+            self._last_written = self._writer.episode(ep.index, ep.n_steps, attrs, tree)
+        finally:  # a full disk after the episode's file was in place: the next one follows it
+            if (self._episodes_dir / f"episode_{ep.index}.hdf5").exists():
+                self._next_index = ep.index + 1
         self._write_time_s += time.perf_counter() - t0
 
     def _payload(self, ep: _Episode, ended_by: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -501,12 +508,14 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         if ep.options is not None:
             attrs.update(_flatten(ep.options, "options"))  # Minari's form
         energy = infos.get("energy_j")
+        n_neurons = getattr(self._agent, "n_neurons", None) if agent is not None else None
         nf: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "ended_by": ended_by,
             "options": ep.options,
             "rng_state": ep.rng_state,
             "disturbances": ep.disturbances,
+            "n_neurons": int(n_neurons) if isinstance(n_neurons, (int, np.integer)) else None,
             "initial_state_spec": STATE_SPEC if ep.initial_state is not None else None,
             "return": float(rewards.sum()),
             "actuator_energy_j": float(energy[-1])
@@ -571,8 +580,11 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         write_json_atomic(self._data_dir / METADATA_FILE, meta, self._durable)
         return meta
 
-    def _open_existing(self) -> dict[str, Any]:
-        meta = read_metadata(self._data_dir)
+    def _open_existing(self, truncate_to: int | None) -> dict[str, Any]:
+        if (self._data_dir / METADATA_FILE).exists():
+            meta = read_metadata(self._data_dir)
+        else:  # lost: what the episode files say (written back by repair_dataset below)
+            meta, _ = metadata_from_episodes(self._data_dir)
         nf = meta.get("neurofit", {})
         fmt = nf.get("format_version")
         where = self._data_dir / METADATA_FILE
@@ -591,16 +603,27 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
                 f"{where}: the dataset records {self._env_id} with other settings "
                 f"(kwargs {nf.get('env_kwargs')}); record these to another dataset"
             )
-        repair_dataset(self._path, durable=self._durable)
-        return read_metadata(self._data_dir)
+        if truncate_to is not None:
+            drop = [i for i in find_episode_files(self._data_dir) if i >= truncate_to]
+            for i in sorted(drop, reverse=True):  # from the end: 0 .. k-1 stay contiguous
+                (self._episodes_dir / f"episode_{i}.hdf5").unlink()
+        return repair_dataset(self._path, durable=self._durable, meta=meta)
 
 
-def repair_dataset(path: str | Path, durable: bool = False) -> dict[str, Any]:
+def repair_dataset(
+    path: str | Path, durable: bool = False, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Re-link every complete episode file and recount ``metadata.json`` after a crash.
 
     A run killed between writing an episode file and updating ``main_data.hdf5`` /
     ``metadata.json`` leaves an episode Minari does not see yet; this makes them agree again
     (episodes ``0 .. k-1`` up to the first missing number). Stray ``.tmp`` files are deleted.
+    A missing ``metadata.json`` is rebuilt from the episode files.
+
+    Args:
+        path: the dataset directory or its ``data`` directory.
+        durable: fsync the rewritten files.
+        meta: the metadata to write (default: the dataset's own, or rebuilt).
 
     Returns:
         The new metadata.
@@ -608,7 +631,11 @@ def repair_dataset(path: str | Path, durable: bool = False) -> dict[str, Any]:
     data_dir = Path(path)
     if not (data_dir / METADATA_FILE).exists() and (data_dir / DATA_DIR).is_dir():
         data_dir = data_dir / DATA_DIR
-    meta = read_metadata(data_dir)
+    if meta is None:
+        if (data_dir / METADATA_FILE).exists() or not find_episode_files(data_dir):
+            meta = read_metadata(data_dir)
+        else:
+            meta, _ = metadata_from_episodes(data_dir)
     files = find_episode_files(data_dir)
     for p in list((data_dir / EPISODES_DIR).glob(f"*{TMP_SUFFIX}")) + list(
         data_dir.glob(f"*{TMP_SUFFIX}")

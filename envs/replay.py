@@ -1,6 +1,8 @@
 """Re-simulate a recorded episode and check, step by step, that MuJoCo lands on the record.
 
-The env is re-created from the recorded spec (same id, kwargs and wrappers), reset exactly as
+The episode's checksums and spike indices are verified first (a replay of a record that changed
+after recording is not bit-exact, whatever the physics says). The env is re-created from the
+recorded spec (same id, kwargs and wrappers), reset exactly as
 it was (with the recorded seed, or with ``np_random`` restored to its recorded state), then fed
 the recorded actions. Disturbances draw from the env's generator, so wind gusts, sensor noise
 and payload drops come out the same. After every step ``qpos``, ``qvel``, ``act`` and time in
@@ -17,7 +19,6 @@ where a renderer takes its frames (``env.render()`` with ``render_mode="rgb_arra
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ import numpy as np
 
 from neurofit.envs._record_format import DatasetVersionError, RecordingError, UnknownEnvError
 from neurofit.envs.recorded import RecordedEpisode, Recording
+from neurofit.neuromorphic._versions import package_version
 
 __all__ = [
     "STRICT_VERSION_PACKAGES",
@@ -48,6 +50,8 @@ class ReplayCheck:
 
     Row 0 is the state right after reset (before any restore), row ``k`` the state after step
     ``k``. Deviations are max-abs differences (0.0 = bit-identical; NaN in both = equal).
+    ``problems`` lists what the integrity check of the record found (a column that does not
+    match its checksum, a spike index out of range), each naming the episode file.
     """
 
     episode: int
@@ -60,6 +64,8 @@ class ReplayCheck:
     reward_dev: np.ndarray
     initial_state_restored: bool = False
     version_notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    has_checksums: bool = False
 
     @property
     def max_qpos_dev(self) -> float:
@@ -76,8 +82,9 @@ class ReplayCheck:
 
     @property
     def bit_exact(self) -> bool:
-        """qpos, qvel, act, time, observations and rewards all equal the record."""
-        return self.state_exact and all(
+        """The record is intact (checksums, spike indices) and qpos, qvel, act, time,
+        observations and rewards all equal it."""
+        return not self.problems and self.state_exact and all(
             float(np.max(d)) == 0.0 if d.size else True
             for d in (self.act_dev, self.time_dev, self.obs_dev, self.reward_dev)
         )
@@ -104,9 +111,15 @@ class ReplayCheck:
             "reward": _max(self.reward_dev),
         }
         parts = ", ".join(f"max |Δ{k}| = {v:.3g}" for k, v in worst.items())
-        verdict = "bit-exact" if self.bit_exact else f"DIFFERS from step {self.first_mismatch()}"
+        first = self.first_mismatch()
+        verdict = (
+            "bit-exact" if self.bit_exact
+            else "RECORD CORRUPT" if first is None
+            else f"DIFFERS from step {first}"
+        )  # fmt: skip
         note = " (initial state restored from the record)" if self.initial_state_restored else ""
-        return f"episode {self.episode}: {self.n_steps} steps, {verdict}{note}: {parts}"
+        corrupt = "".join(f"; {p}" for p in self.problems)
+        return f"episode {self.episode}: {self.n_steps} steps, {verdict}{note}: {parts}{corrupt}"
 
 
 def _max(d: np.ndarray) -> float:
@@ -142,10 +155,7 @@ def check_versions(rec: Recording, allow_mismatch: bool = False) -> list[str]:
     for name, was in recorded.items():
         if name == "python":
             continue
-        try:
-            now = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            now = "not installed"
+        now = package_version(name, "not installed")
         if name == "mujoco":
             now = mujoco.__version__
         if now != was:
@@ -255,9 +265,10 @@ def replay_episode(
         allow_version_mismatch: see :func:`check_versions`.
 
     Returns:
-        The per-step deviations; ``.bit_exact`` tells whether the replay matched exactly.
+        The per-step deviations and the record's integrity problems; ``.bit_exact`` tells
+        whether the record is intact and the replay matched it exactly.
     """
-    ep = episode if isinstance(episode, RecordedEpisode) else rec.episode(episode)
+    ep = episode if isinstance(episode, RecordedEpisode) else rec.episode(episode, verify=False)
     own = env is None
     if env is None:
         env = make_replay_env(rec, allow_version_mismatch=allow_version_mismatch)
@@ -339,4 +350,6 @@ def _run(
         reward_dev=reward_dev,
         initial_state_restored=restored,
         version_notes=notes,
+        problems=[f"{ep.file}: {p}" for p in ep.problems],
+        has_checksums=ep.has_checksums,
     )

@@ -21,6 +21,7 @@ from neurofit.neuromorphic.connectivity import (
 )
 from neurofit.neuromorphic.counters import OP_NAMES, OpCounts
 from neurofit.neuromorphic.cuba import build_cuba
+from neurofit.neuromorphic.delta_coding import IntegratingDecoder, SigmaDeltaEncoder
 from neurofit.neuromorphic.energy import (
     DnnCost,
     EnergyMeter,
@@ -40,6 +41,7 @@ from neurofit.neuromorphic.plasticity import (
     LinearCritic,
     RunningBaseline,
     ThreeFactor,
+    deadband_modulator,
     error_modulator,
     node_perturbation,
     pes,
@@ -58,6 +60,7 @@ __all__ = [
     "FromLists",
     "GaussianPopulationEncoder",
     "HardwareProfile",
+    "IntegratingDecoder",
     "LIFParams",
     "LinearCritic",
     "NEFEncoder",
@@ -69,10 +72,12 @@ __all__ = [
     "RateDecoder",
     "RunResult",
     "RunningBaseline",
+    "SigmaDeltaEncoder",
     "SignedEncoder",
     "ThreeFactor",
     "TickEnergy",
     "build_cuba",
+    "deadband_modulator",
     "error_modulator",
     "fit_decoders",
     "get_profile",

@@ -1,6 +1,6 @@
 """The compiled heart of the engine: one call advances a whole network by many steps.
 
-Everything here is a top-level ``@njit(cache=True)`` function over flat arrays and scalars;
+Everything here is a top-level ``@njit`` function over flat arrays and scalars;
 :mod:`neurofit.neuromorphic.network` validates, allocates, packs and calls. The packed layouts
 below are the contract between the two.
 
@@ -18,17 +18,46 @@ Speed notes (the membrane loop is bound by L2 bandwidth, so every array it touch
   and the decay of a whole population is one scalar multiply of ``scale`` per step instead of
   a load and a store per neuron. Spikes add ``w / scale``; when ``scale`` falls below
   ``RESCALE_BELOW`` the stored currents are multiplied through and ``scale`` returns to 1;
-- the constant part of the drive, ``(v_rest + bias + gain * ext) * (1 - a_mem)``, is computed
-  once per call (once per step only with per-step inputs);
+- each neuron's resting fixed point ``v_inf = v_rest + bias + gain * ext`` (the membrane its
+  drive alone holds it at) is computed once per call (once per step only with per-step
+  inputs); the exact update is written relative to it,
+  ``v' = v_inf + (v - v_inf) a_mem + c_exc I_exc + c_inh I_inh``;
 - spike flags are bytes scanned eight at a time, because most steps have few spikes.
+
+Rest, and the two execution models (the bus and the taxi):
+
+- *rest rule* (part of the model, in both execution models): a LIF neuron that is not
+  refractory, whose membrane is within ``settle_v`` of ``v_inf`` and whose true synaptic
+  currents (and, adaptive LIF, threshold adaptation) are at most ``settle_v`` in magnitude,
+  is *at rest*: its membrane is set exactly to ``v_inf`` (and ``theta`` to 0), the currents
+  are ignored for that step. The rule is judged on the state *before* the step, so it is
+  sticky: a neuron at rest that gets no input stays exactly at rest (its membrane is
+  ``v_inf`` again, its scaled currents only shrink);
+- *time-stepped* (:func:`_update_lif`): every neuron every step, the rule included;
+- *event-driven*: each LIF population keeps the set of neurons not at rest (byte flags
+  ``active``, their count ``n_active``, and a list in the population's own index range of
+  ``active_list``). A neuron that the rule put at rest, and that did not spike, leaves the
+  set; it joins again when something could move it: a non-zero synaptic input reaches its
+  current (at delivery, or when the delay ring drains it), its ``v_inf`` changes (compared
+  whenever it is recomputed), or a current fold leaves a current above the rest bound. A
+  neuron at rest that is skipped is exactly where the time-stepped kernel would put it, so
+  both give bit-identical states and spikes; a spurious wake costs one update and changes
+  nothing. Each population is charged the neurons in its set (``C_EFFECTIVE_UPDATES``),
+  however it is advanced: by walking its list (:func:`_update_lif_active`, scalar) when few
+  are active, or by sweeping it whole (:func:`_sweep_lif`, vectorised; neurons at rest come
+  out unchanged, and the list goes stale until rebuilt from the flags) when more than
+  :data:`SWEEP_ABOVE` are. Delayed inputs are listed per ring slot (``ring_list``,
+  ``ring_mark``), so the drain touches only neurons with input due. Spike sources are
+  handled alike in both models; spikes from a list are sorted, so they propagate in index
+  order as the scan does (floating-point sums then agree bit for bit).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from neurofit.neuromorphic import _plastic as L
+from neurofit.neuromorphic._jit import njit
 from neurofit.neuromorphic._rng import next_normal, next_uniform
 
 # --- population kinds ---
@@ -84,8 +113,10 @@ QI_PRE_STOP = 5  # one past the last global index of the presynaptic population
 N_PROJ_I = 6
 
 # --- columns of the counters ---
-C_NEURON_UPDATES = 0
+C_NEURON_UPDATES = 0  # dense: every LIF neuron every step
 C_SPIKES = 1
+C_EFFECTIVE_UPDATES = 2  # neurons actually advanced (event-driven: the active ones)
+N_POP_COUNTS = 3
 C_SYNAPTIC_EVENTS = 0
 C_WEIGHT_UPDATES = 1
 
@@ -94,25 +125,45 @@ C_WEIGHT_UPDATES = 1
 #: threshold as the scaled eligibilities of the plasticity rules).
 RESCALE_BELOW = L.RESCALE_BELOW
 
+#: Event-driven execution sweeps a population whole (vectorised) when more than this fraction
+#: of it is active, and walks its active list otherwise (back to the list below half of it):
+#: one neuron advanced from the list costs about as much as ten swept ones (float32, AVX2).
+#: Speed only: the state and the counts are the same either way.
+SWEEP_ABOVE = 0.1
 
-@njit(cache=True)
-def _drive_terms(start, stop, pf, gain, bias, ext_row, drive):
-    """Constant part of the exact membrane update, per neuron, for inputs held over a step."""
-    a_mem = pf[PF_A_MEM]
-    b_mem = pf.dtype.type(1) - a_mem
+
+@njit
+def _drive_terms(start, stop, pf, gain, bias, ext_row, v_inf):
+    """Each neuron's resting fixed point for inputs held over a step: the membrane its drive
+    alone would hold it at, ``v_rest + bias + gain * input``."""
     v_rest = pf[PF_V_REST]
     for i in range(np.uint64(start), np.uint64(stop)):
-        drive[i] = (v_rest + bias[i] + gain[i] * ext_row[i]) * b_mem
+        v_inf[i] = v_rest + bias[i] + gain[i] * ext_row[i]
 
 
-@njit(cache=True)
-def _update_lif(start, stop, a_mem, c_exc, c_inh, v_reset, refrac_steps, v, i_exc, i_inh, refrac,
-                v_thresh, drive, spiked):
-    """Integrate one LIF population for one step and flag its spikes.
+@njit
+def _drive_terms_wake(start, stop, pf, gain, bias, ext_row, v_inf, active):
+    """:func:`_drive_terms` for event-driven execution: flags every neuron whose resting point
+    moved (vectorised; the caller recounts the flags and marks the list stale)."""
+    v_rest = pf[PF_V_REST]
+    for i in range(np.uint64(start), np.uint64(stop)):
+        x = v_rest + bias[i] + gain[i] * ext_row[i]
+        active[i] |= x != v_inf[i]
+        v_inf[i] = x
 
-    Branch-free (selects, not ifs) over 1-D arrays and scalar constants, so that LLVM
-    vectorises the loop (passing the parameter arrays in instead measurably stops it); the
-    synaptic currents are only read here (see the module notes on scaled currents).
+
+# The four loops below share their arithmetic line for line (the tests hold them to the same
+# bits); a shared inlined helper measurably slows the vectorised ones.
+@njit
+def _update_lif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, settle_v, v_reset,
+                refrac_steps, v, i_exc, i_inh, refrac, v_thresh, v_inf, spiked):
+    """Integrate one LIF population for one step and flag its spikes (time-stepped).
+
+    The exact update relative to the resting point ``v_inf``, and the rest rule of the module
+    notes (``thr_exc``/``thr_inh``: ``settle_v`` over the current scales, the bound on the
+    stored currents). Branch-free (selects, not ifs) over 1-D arrays and scalar constants, so
+    that LLVM vectorises the loop (passing the parameter arrays in instead measurably stops
+    it); the synaptic currents are only read here (see the module notes on scaled currents).
     """
     one = refrac.dtype.type(1)
     zero = refrac.dtype.type(0)
@@ -121,8 +172,13 @@ def _update_lif(start, stop, a_mem, c_exc, c_inh, v_reset, refrac_steps, v, i_ex
         r = refrac[i]
         held = r > zero
         v_old = v[i]
-        v_int = v_old * a_mem + drive[i] + c_exc * i_exc[i] + c_inh * i_inh[i]
-        v_new = v_old if held else v_int
+        vi = v_inf[i]
+        ie = i_exc[i]
+        ii = i_inh[i]
+        dv = v_old - vi
+        rest = (abs(dv) <= settle_v) & (abs(ie) <= thr_exc) & (abs(ii) <= thr_inh) & (not held)
+        v_int = vi + dv * a_mem + c_exc * ie + c_inh * ii
+        v_new = vi if rest else (v_old if held else v_int)
         spike = (v_new > v_thresh[i]) & (not held)
         v[i] = v_reset if spike else v_new
         r1 = r - one
@@ -130,19 +186,29 @@ def _update_lif(start, stop, a_mem, c_exc, c_inh, v_reset, refrac_steps, v, i_ex
         spiked[i] = spike
 
 
-@njit(cache=True)
-def _update_alif(start, stop, a_mem, c_exc, c_inh, v_reset, refrac_steps, a_adapt, adapt_inc,
-                 v, i_exc, i_inh, theta, refrac, v_thresh, drive, spiked):
-    """:func:`_update_lif` with spike-triggered threshold adaptation (``theta``)."""
+@njit
+def _update_alif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, settle_v, v_reset,
+                 refrac_steps, a_adapt, adapt_inc, v, i_exc, i_inh, theta, refrac, v_thresh,
+                 v_inf, spiked):
+    """:func:`_update_lif` with spike-triggered threshold adaptation (``theta``); at rest the
+    adaptation is at most ``settle_v`` too, and is set to 0."""
     one = refrac.dtype.type(1)
     zero = refrac.dtype.type(0)
+    fzero = v.dtype.type(0)
     for i in range(np.uint64(start), np.uint64(stop)):
         r = refrac[i]
         held = r > zero
         v_old = v[i]
-        v_int = v_old * a_mem + drive[i] + c_exc * i_exc[i] + c_inh * i_inh[i]
-        v_new = v_old if held else v_int
-        th = theta[i] * a_adapt
+        vi = v_inf[i]
+        ie = i_exc[i]
+        ii = i_inh[i]
+        th_old = theta[i]
+        dv = v_old - vi
+        rest = ((abs(dv) <= settle_v) & (abs(ie) <= thr_exc) & (abs(ii) <= thr_inh)
+                & (abs(th_old) <= settle_v) & (not held))
+        v_int = vi + dv * a_mem + c_exc * ie + c_inh * ii
+        v_new = vi if rest else (v_old if held else v_int)
+        th = fzero if rest else th_old * a_adapt
         spike = (v_new > v_thresh[i] + th) & (not held)
         v[i] = v_reset if spike else v_new
         theta[i] = th + adapt_inc if spike else th
@@ -151,9 +217,158 @@ def _update_alif(start, stop, a_mem, c_exc, c_inh, v_reset, refrac_steps, a_adap
         spiked[i] = spike
 
 
-@njit(cache=True)
+@njit
+def _sweep_lif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, settle_v, v_reset,
+               refrac_steps, v, i_exc, i_inh, refrac, v_thresh, v_inf, spiked, active):
+    """Event-driven step of a population most of whose neurons are active: :func:`_update_lif`
+    over every neuron (one at rest comes out unchanged), also flagging who stays active."""
+    one = refrac.dtype.type(1)
+    zero = refrac.dtype.type(0)
+    for i in range(np.uint64(start), np.uint64(stop)):
+        r = refrac[i]
+        held = r > zero
+        v_old = v[i]
+        vi = v_inf[i]
+        ie = i_exc[i]
+        ii = i_inh[i]
+        dv = v_old - vi
+        rest = (abs(dv) <= settle_v) & (abs(ie) <= thr_exc) & (abs(ii) <= thr_inh) & (not held)
+        v_int = vi + dv * a_mem + c_exc * ie + c_inh * ii
+        v_new = vi if rest else (v_old if held else v_int)
+        spike = (v_new > v_thresh[i]) & (not held)
+        v[i] = v_reset if spike else v_new
+        r1 = r - one
+        refrac[i] = refrac_steps if spike else (r1 if r1 > zero else zero)
+        spiked[i] = spike
+        active[i] = spike | (not rest)
+
+
+@njit
+def _sweep_alif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, settle_v, v_reset,
+                refrac_steps, a_adapt, adapt_inc, v, i_exc, i_inh, theta, refrac, v_thresh,
+                v_inf, spiked, active):
+    """:func:`_sweep_lif` for adaptive LIF."""
+    one = refrac.dtype.type(1)
+    zero = refrac.dtype.type(0)
+    fzero = v.dtype.type(0)
+    for i in range(np.uint64(start), np.uint64(stop)):
+        r = refrac[i]
+        held = r > zero
+        v_old = v[i]
+        vi = v_inf[i]
+        ie = i_exc[i]
+        ii = i_inh[i]
+        th_old = theta[i]
+        dv = v_old - vi
+        rest = ((abs(dv) <= settle_v) & (abs(ie) <= thr_exc) & (abs(ii) <= thr_inh)
+                & (abs(th_old) <= settle_v) & (not held))
+        v_int = vi + dv * a_mem + c_exc * ie + c_inh * ii
+        v_new = vi if rest else (v_old if held else v_int)
+        th = fzero if rest else th_old * a_adapt
+        spike = (v_new > v_thresh[i] + th) & (not held)
+        v[i] = v_reset if spike else v_new
+        theta[i] = th + adapt_inc if spike else th
+        r1 = r - one
+        refrac[i] = refrac_steps if spike else (r1 if r1 > zero else zero)
+        spiked[i] = spike
+        active[i] = spike | (not rest)
+
+
+@njit
+def _count_flags(start, stop, flags):
+    """How many of the byte flags ``flags[start:stop]`` (0 or 1) are set (a vectorised sum)."""
+    n = 0
+    for i in range(np.uint64(start), np.uint64(stop)):
+        n += flags[i]
+    return n
+
+
+@njit
+def _update_lif_active(base, n_act, a_mem, c_exc, c_inh, thr_exc, thr_inh, settle_v, v_reset,
+                       refrac_steps, v, i_exc, i_inh, refrac, v_thresh, v_inf, spiked, active,
+                       active_list, spike_list, n_spk):
+    """Event-driven step over the active list ``active_list[base:base + n_act]`` only:
+    :func:`_update_lif` neuron by neuron.
+
+    Spikes are appended to ``spike_list``; neurons put at rest that did not spike leave the
+    list, which is compacted in place. Returns the new length and spike count.
+    """
+    one = refrac.dtype.type(1)
+    zero = refrac.dtype.type(0)
+    kept = np.uint64(base)  # unsigned positions: no negative-index wraparound checks
+    m = np.uint64(n_spk)
+    for k in range(np.uint64(base), np.uint64(base + n_act)):
+        i = np.uint64(active_list[k])
+        r = refrac[i]
+        held = r > zero
+        v_old = v[i]
+        vi = v_inf[i]
+        ie = i_exc[i]
+        ii = i_inh[i]
+        dv = v_old - vi
+        rest = (abs(dv) <= settle_v) & (abs(ie) <= thr_exc) & (abs(ii) <= thr_inh) & (not held)
+        v_int = vi + dv * a_mem + c_exc * ie + c_inh * ii
+        v_new = vi if rest else (v_old if held else v_int)
+        spike = (v_new > v_thresh[i]) & (not held)
+        v[i] = v_reset if spike else v_new
+        r1 = r - one
+        refrac[i] = refrac_steps if spike else (r1 if r1 > zero else zero)
+        spiked[i] = spike
+        keep = spike | (not rest)
+        active[i] = keep
+        spike_list[m] = i  # branch-free appends
+        m += np.uint64(spike)
+        active_list[kept] = i
+        kept += np.uint64(keep)
+    return np.int64(kept) - base, np.int64(m)
+
+
+@njit
+def _update_alif_active(base, n_act, a_mem, c_exc, c_inh, thr_exc, thr_inh, settle_v, v_reset,
+                        refrac_steps, a_adapt, adapt_inc, v, i_exc, i_inh, theta, refrac,
+                        v_thresh, v_inf, spiked, active, active_list, spike_list, n_spk):
+    """:func:`_update_lif_active` for adaptive LIF (:func:`_update_alif` neuron by neuron)."""
+    one = refrac.dtype.type(1)
+    zero = refrac.dtype.type(0)
+    fzero = v.dtype.type(0)
+    kept = np.uint64(base)  # unsigned positions: no negative-index wraparound checks
+    m = np.uint64(n_spk)
+    for k in range(np.uint64(base), np.uint64(base + n_act)):
+        i = np.uint64(active_list[k])
+        r = refrac[i]
+        held = r > zero
+        v_old = v[i]
+        vi = v_inf[i]
+        ie = i_exc[i]
+        ii = i_inh[i]
+        th_old = theta[i]
+        dv = v_old - vi
+        rest = ((abs(dv) <= settle_v) & (abs(ie) <= thr_exc) & (abs(ii) <= thr_inh)
+                & (abs(th_old) <= settle_v) & (not held))
+        v_int = vi + dv * a_mem + c_exc * ie + c_inh * ii
+        v_new = vi if rest else (v_old if held else v_int)
+        th = fzero if rest else th_old * a_adapt
+        spike = (v_new > v_thresh[i] + th) & (not held)
+        v[i] = v_reset if spike else v_new
+        theta[i] = th + adapt_inc if spike else th
+        r1 = r - one
+        refrac[i] = refrac_steps if spike else (r1 if r1 > zero else zero)
+        spiked[i] = spike
+        keep = spike | (not rest)
+        active[i] = keep
+        spike_list[m] = i  # branch-free appends
+        m += np.uint64(spike)
+        active_list[kept] = i
+        kept += np.uint64(keep)
+    return np.int64(kept) - base, np.int64(m)
+
+
+@njit
 def _decay_currents(start, stop, pf, scale, i_exc, i_inh):
-    """Advance the population's current scales by one step; fold them in when too small."""
+    """Advance the population's current scales by one step; fold them in when too small.
+
+    Returns whether it folded.
+    """
     scale[0] *= pf[PF_A_EXC]
     scale[1] *= pf[PF_A_INH]
     if scale[0] < RESCALE_BELOW or scale[1] < RESCALE_BELOW:
@@ -163,15 +378,33 @@ def _decay_currents(start, stop, pf, scale, i_exc, i_inh):
             for i in range(start, stop):
                 current[i] *= f
             scale[channel] = 1.0
+        return True
+    return False
 
 
-@njit(cache=True)
+@njit
+def _wake_after_fold(p, settle_v, pop_i, i_exc, i_inh, active, active_list, n_active):
+    """Wake the neurons at rest whose folded currents came out above the rest bound.
+
+    Folding rounds each stored current once; a neuron whose current was just under the bound
+    could end just over it, and the time-stepped kernel would then advance it.
+    """
+    thr = i_exc.dtype.type(settle_v)  # the bound on stored currents when the scale is 1
+    base = pop_i[p, PI_START]
+    for i in range(base, pop_i[p, PI_STOP]):
+        if active[i] == 0 and (abs(i_exc[i]) > thr or abs(i_inh[i]) > thr):
+            active[i] = 1
+            active_list[base + n_active[p]] = i
+            n_active[p] += 1
+
+
+@njit
 def _update_poisson(start, stop, p_spike, rng_state, spiked):
     for i in range(start, stop):
         spiked[i] = next_uniform(rng_state) < p_spike[i]
 
 
-@njit(cache=True)
+@njit
 def _update_generator(start, stop, t, gen_step, gen_idx, gen_ptr, spiked):
     """Flag this population's scheduled spikes of step ``t``.
 
@@ -189,7 +422,7 @@ def _update_generator(start, stop, t, gen_step, gen_idx, gen_ptr, spiked):
         k += 1
 
 
-@njit(cache=True)
+@njit
 def _collect_word(x, base, start, stop, spike_list, n_spk):
     for b in range(8):
         if (x >> np.uint64(8 * b)) & np.uint64(0xFF):
@@ -200,7 +433,7 @@ def _collect_word(x, base, start, stop, spike_list, n_spk):
     return n_spk
 
 
-@njit(cache=True)
+@njit
 def _collect(start, stop, spiked_words, spike_list, n_spk):
     """Append the flagged neurons of ``[start, stop)`` to ``spike_list``; return the new length.
 
@@ -215,7 +448,7 @@ def _collect(start, stop, spiked_words, spike_list, n_spk):
     return n_spk
 
 
-@njit(cache=True)
+@njit
 def _deliver(i, t, pop, pop_out_ptr, pop_out_proj, proj_i, indptr, indices, weights, delays,
              i_exc, i_inh, pop_scale, ring, proj_counts, plast_i, plast_f, trace, elig,
              elig_scale, rng_state):
@@ -251,7 +484,7 @@ def _deliver(i, t, pop, pop_out_ptr, pop_out_proj, proj_i, indptr, indices, weig
         proj_counts[q, C_SYNAPTIC_EVENTS] += s1 - s0
 
 
-@njit(cache=True)
+@njit
 def _drain_ring(slot, pop_i, pop_scale, i_exc, i_inh, ring):
     """Move the delayed inputs due now from the ring buffer into the (scaled) currents."""
     for p in range(pop_i.shape[0]):
@@ -267,7 +500,82 @@ def _drain_ring(slot, pop_i, pop_scale, i_exc, i_inh, ring):
                 buf[j] = 0
 
 
-@njit(cache=True)
+@njit
+def _mark_targets(n_spk, spike_list, t, pop_out_ptr, pop_out_proj, proj_i, indptr, indices,
+                  weights, delays, pop_i, active, active_list, n_active, ring_list, ring_n,
+                  ring_mark):
+    """Event-driven bookkeeping of this step's spikes (after :func:`_deliver`; one call a step).
+
+    Targets of undelayed synapses are woken now; targets of delayed ones are listed under the
+    ring slot their input is due in, and woken when it drains. A zero weight moves nothing,
+    so it wakes nothing. (Waking sets the flag, counts, and appends to the list; appending to
+    a stale list is harmless, it is rebuilt from the flags. Written out in each loop: a
+    helper taking the arrays costs a reference count per call.)
+    """
+    ring_len = ring_list.shape[0]
+    pop = 0
+    for m in range(n_spk):
+        i = spike_list[m]
+        while pop_i[pop, PI_STOP] <= i:
+            pop += 1
+        for k in range(pop_out_ptr[pop], pop_out_ptr[pop + 1]):
+            q = pop_out_proj[k]
+            row = proj_i[q, QI_ROW_OFFSET] + i - proj_i[q, QI_PRE_START]
+            s0 = indptr[row]
+            s1 = indptr[row + 1]
+            if proj_i[q, QI_DELAYED]:
+                for s in range(s0, s1):
+                    j = indices[s]
+                    slot = (t + delays[s]) % ring_len
+                    if weights[s] != 0 and ring_mark[slot, j] == 0:
+                        ring_mark[slot, j] = 1
+                        ring_list[slot, ring_n[slot]] = j
+                        ring_n[slot] += 1
+            else:
+                post = proj_i[q, QI_POST_POP]
+                base = pop_i[post, PI_START]
+                n = n_active[post]
+                if n == pop_i[post, PI_STOP] - base:
+                    continue  # every target is awake already
+                for s in range(s0, s1):
+                    j = indices[s]
+                    if weights[s] != 0 and active[j] == 0:
+                        active[j] = 1
+                        active_list[base + n] = j
+                        n += 1
+                n_active[post] = n
+
+
+@njit
+def _drain_ring_active(slot, pop_i, pop_scale, i_exc, i_inh, ring, ring_list, ring_n,
+                       ring_mark, active, active_list, n_active):
+    """:func:`_drain_ring` over the neurons listed under ``slot`` only; wakes those with input.
+
+    Every other entry of the slot is zero, so the dense drain would add nothing to them.
+    """
+    buf_exc = ring[0, slot]
+    buf_inh = ring[1, slot]
+    for k in range(ring_n[slot]):
+        j = ring_list[slot, k]
+        ring_mark[slot, j] = 0
+        b_exc = buf_exc[j]
+        b_inh = buf_inh[j]
+        if b_exc != 0 or b_inh != 0:
+            p = 0
+            while pop_i[p, PI_STOP] <= j:  # j's population (there are few)
+                p += 1
+            i_exc[j] += b_exc * i_exc.dtype.type(1.0 / pop_scale[p, 0])
+            i_inh[j] += b_inh * i_inh.dtype.type(1.0 / pop_scale[p, 1])
+            buf_exc[j] = 0
+            buf_inh[j] = 0
+            if active[j] == 0:  # wake
+                active[j] = 1
+                active_list[pop_i[p, PI_START] + n_active[p]] = j
+                n_active[p] += 1
+    ring_n[slot] = 0
+
+
+@njit
 def _learn(tick_steps, dt, pop_i, proj_i, indptr, indices, weights, plast_i, plast_f, elig,
            elig_scale, tick_spikes, modulator, perturbation, rng_state, proj_counts):
     """End of a control tick: every plastic (or drifting) projection learns; counts restart."""
@@ -284,17 +592,19 @@ def _learn(tick_steps, dt, pop_i, proj_i, indptr, indices, weights, plast_i, pla
                 tick_spikes[i] = 0
 
 
-@njit(cache=True)
+@njit
 def advance(
     n_steps, t0, ext, ext_per_step,
     v, i_exc, i_inh, theta, refrac, v_thresh, gain, bias, p_spike,
     pop_f, pop_i, pop_scale, pop_out_ptr, pop_out_proj,
     proj_i, indptr, indices, weights, delays, ring,
     gen_step, gen_idx, gen_ptr, rng_state,
-    pop_counts, proj_counts, tick_counts, drive, spiked, spiked_words, spike_list,
+    pop_counts, proj_counts, tick_counts, v_inf, spiked, spiked_words, spike_list,
     mon_idx, mon_step, mon_n, mon_reserve, probe_idx, probe_out,
     tick_steps, dt, plast_i, plast_f, elig, elig_scale, trace, tick_spikes, modulator,
     perturbation, csc_ptr, csc_syn, csc_pre, csc_proj,
+    event_driven, settle_v, active, active_list, n_active, list_ok,
+    ring_list, ring_n, ring_mark,
 ):
     """Advance the network ``n_steps`` steps from global step ``t0``; return the steps done.
 
@@ -306,13 +616,18 @@ def advance(
     Plasticity: traces follow every step; at the end of every ``tick_steps``-th global step
     each plastic projection applies ``Δw = η · modulator[post] · eligibility`` (see
     :mod:`neurofit.neuromorphic._plastic`).
+
+    Execution: time-stepped, or ``event_driven`` over the active sets (module notes); both
+    apply the rest rule with bound ``settle_v`` (volts), so they give the same bits.
     """
     n_proj = proj_i.shape[0]
     n_pops = pop_i.shape[0]
     ring_len = ring.shape[1]
     n_probe = probe_idx.shape[0]
+    active_words = active.view(np.uint64)  # ``active`` is padded to whole words
     ftype = v.dtype.type
     itype = refrac.dtype.type
+    tol = ftype(settle_v)
     tick_counts[:] = 0
     for step in range(n_steps):
         if mon_n[0] + mon_reserve > mon_idx.shape[0]:
@@ -322,34 +637,91 @@ def advance(
             ext_row = ext[step] if ext_per_step else ext[0]
             for p in range(n_pops):
                 if pop_i[p, PI_KIND] == KIND_LIF or pop_i[p, PI_KIND] == KIND_ALIF:
-                    _drive_terms(pop_i[p, PI_START], pop_i[p, PI_STOP], pop_f[p], gain, bias,
-                                 ext_row, drive)
+                    if event_driven:
+                        _drive_terms_wake(pop_i[p, PI_START], pop_i[p, PI_STOP], pop_f[p], gain,
+                                          bias, ext_row, v_inf, active)
+                        n = _count_flags(pop_i[p, PI_START], pop_i[p, PI_STOP], active)
+                        if n != n_active[p]:
+                            n_active[p] = n
+                            list_ok[p] = 0  # rebuilt from the flags when next walked
+                    else:
+                        _drive_terms(pop_i[p, PI_START], pop_i[p, PI_STOP], pop_f[p], gain,
+                                     bias, ext_row, v_inf)
         n_spk = 0
         for p in range(n_pops):
             start = pop_i[p, PI_START]
             stop = pop_i[p, PI_STOP]
             kind = pop_i[p, PI_KIND]
+            first = n_spk
             if kind == KIND_LIF or kind == KIND_ALIF:
+                # written out here, not in a helper: each array passed costs a reference count
                 pf = pop_f[p]
+                a_mem = pf[PF_A_MEM]
                 c_exc = ftype(pf[PF_C_EXC] * pop_scale[p, 0])
                 c_inh = ftype(pf[PF_C_INH] * pop_scale[p, 1])
+                thr_exc = ftype(settle_v / pop_scale[p, 0])
+                thr_inh = ftype(settle_v / pop_scale[p, 1])
                 steps = itype(pop_i[p, PI_REFRAC_STEPS])
-                if kind == KIND_LIF:
-                    _update_lif(start, stop, pf[PF_A_MEM], c_exc, c_inh, pf[PF_V_RESET], steps,
-                                v, i_exc, i_inh, refrac, v_thresh, drive, spiked)
-                else:
-                    _update_alif(start, stop, pf[PF_A_MEM], c_exc, c_inh, pf[PF_V_RESET], steps,
-                                 pf[PF_A_ADAPT], pf[PF_ADAPT_INC], v, i_exc, i_inh, theta,
-                                 refrac, v_thresh, drive, spiked)
-            elif kind == KIND_POISSON:
-                _update_poisson(start, stop, p_spike, rng_state, spiked)
-            else:
-                _update_generator(start, stop, t, gen_step, gen_idx, gen_ptr, spiked)
-            if kind == KIND_LIF or kind == KIND_ALIF:
-                _decay_currents(start, stop, pop_f[p], pop_scale[p], i_exc, i_inh)
+                n_act = stop - start
+                sweep = True
+                if event_driven:
+                    n_act = n_active[p]
+                    # hysteresis: a swept population (stale list) is walked again only once
+                    # clearly sparse, so the list is not rebuilt every other step
+                    sweep = n_act > (SWEEP_ABOVE if list_ok[p] else 0.5 * SWEEP_ABOVE) * (
+                        stop - start)
+                if not sweep:  # event-driven, few active: walk the active list
+                    if not list_ok[p]:
+                        _collect(start, stop, active_words, active_list, start)
+                        list_ok[p] = 1
+                    if kind == KIND_LIF:
+                        kept, n_spk = _update_lif_active(
+                            start, n_act, a_mem, c_exc, c_inh, thr_exc, thr_inh, tol,
+                            pf[PF_V_RESET], steps, v, i_exc, i_inh, refrac, v_thresh, v_inf,
+                            spiked, active, active_list, spike_list, n_spk)
+                    else:
+                        kept, n_spk = _update_alif_active(
+                            start, n_act, a_mem, c_exc, c_inh, thr_exc, thr_inh, tol,
+                            pf[PF_V_RESET], steps, pf[PF_A_ADAPT], pf[PF_ADAPT_INC], v, i_exc,
+                            i_inh, theta, refrac, v_thresh, v_inf, spiked, active, active_list,
+                            spike_list, n_spk)
+                    n_active[p] = kept
+                    if n_spk - first > 1:  # propagate in index order, as the scan does
+                        spike_list[first:n_spk].sort()
+                elif not event_driven:
+                    if kind == KIND_LIF:
+                        _update_lif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, tol,
+                                    pf[PF_V_RESET], steps, v, i_exc, i_inh, refrac, v_thresh,
+                                    v_inf, spiked)
+                    else:
+                        _update_alif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, tol,
+                                     pf[PF_V_RESET], steps, pf[PF_A_ADAPT], pf[PF_ADAPT_INC], v,
+                                     i_exc, i_inh, theta, refrac, v_thresh, v_inf, spiked)
+                    n_spk = _collect(start, stop, spiked_words, spike_list, n_spk)
+                else:  # event-driven, many active: sweep the population whole, vectorised
+                    if kind == KIND_LIF:
+                        _sweep_lif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, tol,
+                                   pf[PF_V_RESET], steps, v, i_exc, i_inh, refrac, v_thresh,
+                                   v_inf, spiked, active)
+                    else:
+                        _sweep_alif(start, stop, a_mem, c_exc, c_inh, thr_exc, thr_inh, tol,
+                                    pf[PF_V_RESET], steps, pf[PF_A_ADAPT], pf[PF_ADAPT_INC], v,
+                                    i_exc, i_inh, theta, refrac, v_thresh, v_inf, spiked, active)
+                    n_active[p] = _count_flags(start, stop, active)
+                    list_ok[p] = 0
+                    n_spk = _collect(start, stop, spiked_words, spike_list, n_spk)
+                pop_counts[p, C_EFFECTIVE_UPDATES] += n_act
+                if _decay_currents(start, stop, pop_f[p], pop_scale[p], i_exc, i_inh) \
+                        and event_driven:
+                    _wake_after_fold(p, settle_v, pop_i, i_exc, i_inh, active, active_list,
+                                     n_active)
                 pop_counts[p, C_NEURON_UPDATES] += stop - start
-            first = n_spk
-            n_spk = _collect(start, stop, spiked_words, spike_list, n_spk)
+            else:
+                if kind == KIND_POISSON:
+                    _update_poisson(start, stop, p_spike, rng_state, spiked)
+                else:
+                    _update_generator(start, stop, t, gen_step, gen_idx, gen_ptr, spiked)
+                n_spk = _collect(start, stop, spiked_words, spike_list, n_spk)
             pop_counts[p, C_SPIKES] += n_spk - first
             if pop_i[p, PI_COUNTED]:
                 for k in range(first, n_spk):
@@ -377,8 +749,16 @@ def advance(
             if pop_i[pop, PI_STDP_POST]:  # after every trace took this step's spikes
                 L.stdp_on_post(i, csc_ptr, csc_syn, csc_pre, trace, elig, elig_scale,
                                csc_proj, plast_f[:, L.LF_A_PLUS])
+        if event_driven and n_spk > 0:
+            _mark_targets(n_spk, spike_list, t, pop_out_ptr, pop_out_proj, proj_i, indptr,
+                          indices, weights, delays, pop_i, active, active_list, n_active,
+                          ring_list, ring_n, ring_mark)
         if ring_len > 1:
-            _drain_ring(t % ring_len, pop_i, pop_scale, i_exc, i_inh, ring)
+            if event_driven:
+                _drain_ring_active(t % ring_len, pop_i, pop_scale, i_exc, i_inh, ring,
+                                   ring_list, ring_n, ring_mark, active, active_list, n_active)
+            else:
+                _drain_ring(t % ring_len, pop_i, pop_scale, i_exc, i_inh, ring)
         for q in range(n_proj):
             kind = plast_i[q, L.LI_KIND]
             if kind == L.ELIG_PERTURBATION or kind == L.ELIG_STDP:

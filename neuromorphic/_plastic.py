@@ -19,8 +19,8 @@ Per-synapse eligibilities are stored scaled, like the synaptic currents: the tru
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from neurofit.neuromorphic._jit import njit
 from neurofit.neuromorphic._rng import next_normal, next_uniform
 
 ELIG_NONE = 0
@@ -49,7 +49,7 @@ N_PLAST_F = 8
 RESCALE_BELOW = 1e-10
 
 
-@njit(cache=True)
+@njit
 def quantise(w, w_min, w_max, bits, stochastic, rng_state):
     """Round ``w`` to one of ``2**bits`` levels spanning ``[w_min, w_max]`` (``bits=0``: clip)."""
     if w < w_min:
@@ -72,7 +72,7 @@ def quantise(w, w_min, w_max, bits, stochastic, rng_state):
     return min(w_min + base * step, w_max)
 
 
-@njit(cache=True)
+@njit
 def _write(weights, s, delta, pf, pi, rng_state):
     w = weights[s]
     w_min = pf[LF_W_MIN]
@@ -83,14 +83,14 @@ def _write(weights, s, delta, pf, pi, rng_state):
     weights[s] = quantise(w + delta, w_min, w_max, pi[LI_BITS], pi[LI_STOCHASTIC], rng_state)
 
 
-@njit(cache=True)
+@njit
 def update_traces(start, stop, a_trace, spiked, trace):
     """STDP traces: decay by one step and add this step's spikes."""
     for i in range(np.uint64(start), np.uint64(stop)):
         trace[i] = trace[i] * a_trace + spiked[i]
 
 
-@njit(cache=True)
+@njit
 def stdp_on_pre(s0, s1, post_idx, trace, elig, scale, a_minus):
     """A presynaptic spike depresses each synapse's eligibility by the postsynaptic trace."""
     f = a_minus / scale
@@ -98,7 +98,7 @@ def stdp_on_pre(s0, s1, post_idx, trace, elig, scale, a_minus):
         elig[s] -= f * trace[post_idx[s]]
 
 
-@njit(cache=True)
+@njit
 def stdp_on_post(i, csc_ptr, csc_syn, syn_pre, trace, elig, elig_scale, syn_proj, a_plus_of):
     """A postsynaptic spike potentiates each incoming synapse's eligibility by the pre trace."""
     for k in range(csc_ptr[i], csc_ptr[i + 1]):
@@ -107,7 +107,7 @@ def stdp_on_post(i, csc_ptr, csc_syn, syn_pre, trace, elig, elig_scale, syn_proj
         elig[s] += a_plus_of[q] / elig_scale[q] * trace[syn_pre[k]]
 
 
-@njit(cache=True)
+@njit
 def apply_tick(q, n_steps, dt, pre_start, pre_stop, row0, indptr, indices, weights, plast_i,
                plast_f, elig, elig_scale, tick_spikes, modulator, perturbation, rng_state,
                proj_counts, c_weight_updates):

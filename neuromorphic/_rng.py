@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import config, njit
+from numba import config
+
+from neurofit.neuromorphic._jit import njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -46,7 +48,7 @@ def _wraps_silently(fn):
 
 
 @_wraps_silently
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _next_u64(state: np.ndarray) -> np.uint64:
     z = state[0] + _GOLDEN
     state[0] = z
@@ -55,13 +57,13 @@ def _next_u64(state: np.ndarray) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def next_uniform(state: np.ndarray) -> float:
     """A float64 uniform in [0, 1) with 53 random bits; advances ``state`` in place."""
     return float(_next_u64(state) >> _S11) * _INV_2_53
 
 
-@njit(cache=True)
+@njit
 def next_normal(state: np.ndarray) -> float:
     """A standard normal (Box–Muller, one of the pair); advances ``state`` in place."""
     u1 = next_uniform(state)

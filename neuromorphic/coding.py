@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from neurofit.neuromorphic._checks import check_array_finite, check_positive
+from neurofit.neuromorphic._jit import njit
 from neurofit.neuromorphic.neurons import LIFParams
 
 
@@ -73,7 +73,7 @@ class GaussianPopulationEncoder:
 CUTOFF_SIGMAS = 5.0
 
 
-@njit(cache=True)
+@njit
 def _gaussian_fields(x, centres, inv_two_var, max_drive, out):
     """Evenly spaced Gaussian fields by a two-term recurrence: three ``exp`` per dimension.
 
@@ -204,18 +204,69 @@ def lif_rate(params: LIFParams, drive_v: np.ndarray) -> np.ndarray:
 def fit_decoders(rates: np.ndarray, targets: np.ndarray, reg: float = 0.1) -> np.ndarray:
     """Least-squares decoders ``D`` with ``rates @ D ≈ targets`` (ridge, relative to max rate).
 
+    Solved by :func:`_ridge_solve` in plain loops, not BLAS/LAPACK: OpenBLAS's ``solve``
+    rounds differently with its thread count, and the decoders (rebuilt from the config, not
+    saved) would then differ in their last bits between a Ray worker, a pool worker and a
+    plain process.
+
     Args:
         rates: tuning-curve sample, shape ``(samples, n_neurons)``.
         targets: desired outputs, shape ``(samples, n_out)``.
         reg: ridge strength as a fraction of the largest rate (Nengo's convention).
     """
-    rates = np.asarray(rates, dtype=np.float64)
-    targets = np.asarray(targets, dtype=np.float64).reshape(rates.shape[0], -1)
+    rates = np.ascontiguousarray(rates, dtype=np.float64)
+    targets = np.ascontiguousarray(targets, dtype=np.float64).reshape(rates.shape[0], -1)
     check_array_finite("rates", rates)
     check_positive("reg", reg, allow_zero=True)
     sigma = reg * max(float(rates.max()), 1e-12)
-    gram = rates.T @ rates + rates.shape[0] * sigma**2 * np.eye(rates.shape[1])
-    return np.linalg.solve(gram, rates.T @ targets)
+    decoders = np.zeros((rates.shape[1], targets.shape[1]))
+    if not _ridge_solve(rates, targets, rates.shape[0] * sigma**2, decoders):
+        raise ValueError("fit_decoders: the rates' Gram matrix is singular (reg=0 and tuning "
+                         "curves that are not linearly independent); use reg > 0")
+    return decoders
+
+
+@njit
+def _ridge_solve(rates, targets, lam, out):
+    """``out = (RᵀR + lam I)⁻¹ RᵀT`` by Cholesky, each sum in a fixed order; False if singular."""
+    n_s, n = rates.shape
+    gram = np.zeros((n, n))  # lower triangle
+    rhs = np.zeros((n, targets.shape[1]))
+    for s in range(n_s):
+        for i in range(n):
+            r = rates[s, i]
+            if r != 0.0:
+                for j in range(i + 1):
+                    gram[i, j] += r * rates[s, j]
+                for k in range(targets.shape[1]):
+                    rhs[i, k] += r * targets[s, k]
+    for i in range(n):
+        gram[i, i] += lam
+    for j in range(n):  # gram = L Lᵀ, L over gram's lower triangle
+        d = gram[j, j]
+        for p in range(j):
+            d -= gram[j, p] * gram[j, p]
+        if not d > 0.0:
+            return False
+        d = np.sqrt(d)
+        gram[j, j] = d
+        for i in range(j + 1, n):
+            v = gram[i, j]
+            for p in range(j):
+                v -= gram[i, p] * gram[j, p]
+            gram[i, j] = v / d
+    for k in range(targets.shape[1]):  # L y = b, then Lᵀ x = y
+        for i in range(n):
+            v = rhs[i, k]
+            for p in range(i):
+                v -= gram[i, p] * out[p, k]
+            out[i, k] = v / gram[i, i]
+        for i in range(n - 1, -1, -1):
+            v = out[i, k]
+            for p in range(i + 1, n):
+                v -= gram[p, i] * out[p, k]
+            out[i, k] = v / gram[i, i]
+    return True
 
 
 class RateDecoder:
@@ -247,7 +298,7 @@ class RateDecoder:
         self.output[:] = 0.0
 
 
-@njit(cache=True)
+@njit
 def _filter_and_decode(counts, alpha, inv_tick, rates, decoders, output):
     output[:] = 0.0
     for i in range(rates.shape[0]):

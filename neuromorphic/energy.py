@@ -9,6 +9,12 @@
 
 plus the device's static power for every control tick, ``static_w × control_dt_s``.
 
+Neuron updates are charged by the profile's execution model
+(:data:`~.hardware.EXECUTION_MODELS`): a time-stepped chip pays for the dense count (every
+neuron at every step; those not advanced at the profile's inactive figure, if it gives one), an
+event-driven chip for the effective count only (the neurons actually advanced).
+:meth:`EnergyMeter.execution_report` says which, for every report to repeat.
+
 It works live — ``meter.charge(delta_counts)`` each control tick, a few float multiplies — and
 offline — :meth:`EnergyMeter.from_counts` over a recorded sequence. Totals are kept as exact
 integer counts and priced on demand, so a sum of charges equals the charge of the sum.
@@ -28,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .counters import OP_NAMES, OpCounts
+from .counters import COUNT_NAMES, OP_NAMES, OpCounts
 from .hardware import HardwareProfile, get_profile
 
 __all__ = [
@@ -221,6 +227,12 @@ class EnergyMeter:
         self._p_spike = prof.joules_per_spike
         self._p_syn = prof.joules_per_synaptic_event
         self._p_neuron = prof.joules_per_neuron_update
+        # a neuron updated but not advanced: free on an event-driven chip, the inactive figure
+        # (or the full one) on a time-stepped chip
+        self._p_idle = (0.0 if prof.charges_effective_updates
+                        else prof.joules_per_inactive_neuron_update
+                        if prof.joules_per_inactive_neuron_update is not None
+                        else prof.joules_per_neuron_update)
         self._p_weight = prof.joules_per_weight_update
         self._p_mac = prof.joules_per_mac
         self._p_mem = prof.joules_per_memory_access
@@ -235,6 +247,7 @@ class EnergyMeter:
         """Forget every charge (and the last cumulative count)."""
         self._ticks = 0
         self._neuron_updates = 0
+        self._effective_neuron_updates = 0
         self._spikes = 0
         self._synaptic_events = 0
         self._weight_updates = 0
@@ -256,29 +269,35 @@ class EnergyMeter:
 
         Args:
             counts: the operations of this tick (a delta, not a running total; see
-                :meth:`charge_cumulative` for running totals).
+                :meth:`charge_cumulative` for running totals). Its
+                ``effective_neuron_updates`` decide the neuron energy on an event-driven
+                profile (and the inactive share on a time-stepped one).
 
         Returns:
             This tick's energy by category, static included.
 
         Raises:
-            ValueError: a negative count, or a profile without per-event figures.
+            ValueError: a negative count, effective neuron updates above the dense count, or
+                a profile without per-event figures.
         """
-        return self._charge4(
-            counts.neuron_updates, counts.spikes, counts.synaptic_events, counts.weight_updates
+        return self._charge5(
+            counts.neuron_updates, counts.spikes, counts.synaptic_events, counts.weight_updates,
+            counts.effective_neuron_updates,  # type: ignore[arg-type]
         )
 
-    def _charge4(self, n: int, s: int, e: int, w: int) -> TickEnergy:
+    def _charge5(self, n: int, s: int, e: int, w: int, a: int) -> TickEnergy:
         """The per-tick hot path: validate, add to the totals, price (a few multiplies)."""
         if not self._prices_events:
             raise self._no_event_prices()
-        if n < 0 or s < 0 or e < 0 or w < 0:
+        if n < 0 or s < 0 or e < 0 or w < 0 or not 0 <= a <= n:
             raise ValueError(
-                "operation counts must be non-negative, got "
-                f"neuron_updates={n}, spikes={s}, synaptic_events={e}, weight_updates={w}"
+                "operation counts must be non-negative, with effective_neuron_updates <= "
+                f"neuron_updates, got neuron_updates={n}, spikes={s}, synaptic_events={e}, "
+                f"weight_updates={w}, effective_neuron_updates={a}"
             )
         self._ticks += 1
         self._neuron_updates += n
+        self._effective_neuron_updates += a
         self._spikes += s
         self._synaptic_events += e
         self._weight_updates += w
@@ -286,7 +305,7 @@ class EnergyMeter:
         return TickEnergy(
             s * self._p_spike,  # type: ignore[operator]
             e * self._p_syn,  # type: ignore[operator]
-            n * self._p_neuron,  # type: ignore[operator]
+            a * self._p_neuron + (n - a) * self._p_idle,  # type: ignore[operator]
             w * self._p_weight,  # type: ignore[operator]
             0.0,
             0.0,
@@ -305,11 +324,12 @@ class EnergyMeter:
         """
         last = self._last_cumulative
         try:
-            tick = self._charge4(
+            tick = self._charge5(
                 total.neuron_updates - last.neuron_updates,
                 total.spikes - last.spikes,
                 total.synaptic_events - last.synaptic_events,
                 total.weight_updates - last.weight_updates,
+                total.effective_neuron_updates - last.effective_neuron_updates,  # type: ignore[operator]
             )
         except ValueError as exc:
             if not self._prices_events:
@@ -363,7 +383,9 @@ class EnergyMeter:
             profile: profile or built-in name.
             control_dt_s: control tick length in seconds.
             counts: per-tick :class:`~.counters.OpCounts`, or an integer array of shape
-                ``(ticks, 4)`` whose columns follow :data:`~.counters.OP_NAMES`.
+                ``(ticks, 4)`` whose columns follow :data:`~.counters.OP_NAMES` (effective
+                neuron updates = dense), or ``(ticks, 5)`` following
+                :data:`~.counters.COUNT_NAMES`.
 
         Raises:
             ValueError: a badly shaped array or a negative count.
@@ -379,19 +401,26 @@ class EnergyMeter:
     def _charge_array(self, arr: np.ndarray) -> None:
         if not self._prices_events:
             raise self._no_event_prices()
-        if arr.ndim != 2 or arr.shape[1] != len(OP_NAMES):
+        if arr.ndim != 2 or arr.shape[1] not in (len(OP_NAMES), len(COUNT_NAMES)):
             raise ValueError(
                 f"counts array must have shape (ticks, {len(OP_NAMES)}) with columns "
-                f"{OP_NAMES}, got shape {arr.shape}"
+                f"{OP_NAMES}, or (ticks, {len(COUNT_NAMES)}) with columns {COUNT_NAMES}, got "
+                f"shape {arr.shape}"
             )
         if not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(f"counts array must hold integers, got dtype {arr.dtype}")
         if arr.size and arr.min() < 0:
             raise ValueError("operation counts must be non-negative")
+        names = COUNT_NAMES[:arr.shape[1]]
+        if arr.shape[1] == len(COUNT_NAMES) and np.any(arr[:, -1] > arr[:, 0]):
+            raise ValueError("effective_neuron_updates must not exceed neuron_updates (column "
+                             f"{len(COUNT_NAMES) - 1} above column 0)")
         col_sums = arr.sum(axis=0, dtype=np.int64)
-        sums = {name: int(v) for name, v in zip(OP_NAMES, col_sums, strict=True)}
+        sums = {name: int(v) for name, v in zip(names, col_sums, strict=True)}
         self._ticks += int(arr.shape[0])
         self._neuron_updates += sums["neuron_updates"]
+        self._effective_neuron_updates += sums.get("effective_neuron_updates",
+                                                   sums["neuron_updates"])
         self._spikes += sums["spikes"]
         self._synaptic_events += sums["synaptic_events"]
         self._weight_updates += sums["weight_updates"]
@@ -434,7 +463,29 @@ class EnergyMeter:
             spikes=self._spikes,
             synaptic_events=self._synaptic_events,
             weight_updates=self._weight_updates,
+            effective_neuron_updates=self._effective_neuron_updates,
         )
+
+    @property
+    def execution(self) -> str | None:
+        """The profile's execution model (None for a DNN profile)."""
+        return self.profile.execution
+
+    @property
+    def neuron_updates_charged(self) -> str | None:
+        """Which neuron-update count the profile pays for: ``"dense"`` (time-stepped),
+        ``"effective"`` (event-driven), or None (a DNN profile)."""
+        if self.profile.execution is None:
+            return None
+        return "effective" if self.profile.charges_effective_updates else "dense"
+
+    def execution_report(self) -> dict[str, str | int | None]:
+        """What a report prints beside the bill: ``execution``, ``neuron_updates_charged`` and
+        both neuron-update counts (JSON-ready)."""
+        return {"execution": self.execution,
+                "neuron_updates_charged": self.neuron_updates_charged,
+                "neuron_updates": self._neuron_updates,
+                "effective_neuron_updates": self._effective_neuron_updates}
 
     @property
     def dnn_cost(self) -> DnnCost:
@@ -455,7 +506,9 @@ class EnergyMeter:
         return TickEnergy(
             spikes_j=price(self._spikes, self._p_spike),
             synaptic_j=price(self._synaptic_events, self._p_syn),
-            neuron_j=price(self._neuron_updates, self._p_neuron),
+            neuron_j=(price(self._effective_neuron_updates, self._p_neuron)
+                      + price(self._neuron_updates - self._effective_neuron_updates,
+                              self._p_idle)),
             learning_j=price(self._weight_updates, self._p_weight),
             mac_j=price(self._macs + self._activations, self._p_mac),
             memory_j=price(self._reads + self._writes, self._p_mem),

@@ -9,6 +9,16 @@ static power of the device it runs on. Two kinds exist:
 * ``"dnn"`` profiles price a conventional network per multiply-accumulate (MAC) and per memory
   access (see :func:`neurofit.neuromorphic.energy.mlp_inference_cost`).
 
+A neuromorphic profile also says how the chip executes a network (``execution``):
+
+* ``"time-stepped"``: every neuron is updated at every step, firing or not (Loihi, TrueNorth,
+  SpiNNaker's software) — the meter charges the **dense** neuron-update count, the neurons
+  actually advanced (``effective_neuron_updates``) at ``joules_per_neuron_update`` and the rest
+  at ``joules_per_inactive_neuron_update`` when the profile gives one (Loihi's 52 pJ);
+* ``"event-driven"``: a neuron costs dynamic energy only when it is advanced (it has input or
+  has not decayed to rest); at rest it costs only its share of ``static_w`` — the meter charges
+  the **effective** count (the NeuroFit analog chip).
+
 Every figure carries a ``source``. A figure that is not a published measurement of that device
 has a source beginning with ``"estimate"`` and its profile has ``estimate=True``; the reasoning
 is in the profile's ``notes``. Figures are in SI units: joules per event, watts, bits.
@@ -37,6 +47,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "DNN_FIGURES",
     "EVENT_FIGURES",
+    "EXECUTION_MODELS",
     "PROFILE_KINDS",
     "HardwareProfile",
     "get_profile",
@@ -58,9 +69,18 @@ EVENT_FIGURES: tuple[str, ...] = (
 #: Per-operation figures a DNN profile must give (joules per operation).
 DNN_FIGURES: tuple[str, ...] = ("joules_per_mac", "joules_per_memory_access")
 
-_ENERGY_FIGURES: tuple[str, ...] = EVENT_FIGURES + DNN_FIGURES
+#: How a neuromorphic chip executes a network: which neuron-update count it pays for.
+EXECUTION_MODELS: tuple[str, ...] = ("time-stepped", "event-driven")
+
+#: Optional figure of a time-stepped profile: a neuron updated without being advanced (no
+#: input, at rest). Unset, such updates cost ``joules_per_neuron_update``.
+_INACTIVE = "joules_per_inactive_neuron_update"
+
+_ENERGY_FIGURES: tuple[str, ...] = (*EVENT_FIGURES, _INACTIVE, *DNN_FIGURES)
 #: Every figure that needs a source.
 _ALL_FIGURES: tuple[str, ...] = (*_ENERGY_FIGURES, "static_w", "weight_bits")
+#: Source keys that are not figures: the execution model's source (optional).
+_OTHER_SOURCES: tuple[str, ...] = ("execution",)
 
 # Allowed ranges. The upper bounds catch unit slips (23.6 typed for 23.6 pJ): no real device
 # spends a microjoule on one event (a desktop CPU spends ~9 nJ per op).
@@ -120,11 +140,17 @@ class HardwareProfile:
             neuromorphic).
         joules_per_weight_update: energy of one weight written by plasticity (required for
             neuromorphic).
+        joules_per_inactive_neuron_update: energy of a neuron update that advances nothing
+            (a neuron at rest with no input) on a time-stepped chip; optional, only for
+            ``execution="time-stepped"``; unset, it costs ``joules_per_neuron_update``.
         joules_per_mac: energy of one multiply-accumulate (required for dnn).
         joules_per_memory_access: energy of one word read or written (required for dnn).
         estimate: True when any figure is an estimate rather than a measurement of this device
             (required when any source starts with ``"estimate"``).
         notes: the reasoning behind estimates and any caveat a report should repeat.
+        execution: neuromorphic only: ``"time-stepped"`` (the default: pays for every neuron at
+            every step) or ``"event-driven"`` (pays only for neurons advanced); see the module
+            docstring. ``source["execution"]`` may say where that comes from.
 
     Raises:
         ValueError: a figure is missing, negative, NaN, infinite, outside its range or without
@@ -145,6 +171,8 @@ class HardwareProfile:
     joules_per_memory_access: float | None = None
     estimate: bool = False
     notes: str = ""
+    joules_per_inactive_neuron_update: float | None = None
+    execution: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -172,13 +200,18 @@ class HardwareProfile:
         if not isinstance(self.source, Mapping):
             raise ValueError(f"profile {self.name!r}: source must be a mapping figure -> text")
         given = set(self.figures())
+        self._check_execution()
         for key, text in self.source.items():
-            if key not in _ALL_FIGURES:
+            if key not in _ALL_FIGURES + _OTHER_SOURCES:
                 raise ValueError(
                     f"profile {self.name!r}: source names unknown figure {key!r}; "
-                    f"known figures: {list(_ALL_FIGURES)}"
+                    f"known figures: {list(_ALL_FIGURES + _OTHER_SOURCES)}"
                 )
-            if key not in given:
+            if key in _OTHER_SOURCES:
+                if self.execution is None:
+                    raise ValueError(f"profile {self.name!r}: source given for {key}, which is "
+                                     "unset")
+            elif key not in given:
                 raise ValueError(f"profile {self.name!r}: source given for {key}, which is unset")
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"profile {self.name!r}: source for {key} must be non-empty text")
@@ -198,6 +231,30 @@ class HardwareProfile:
                 f"profile {self.name!r}: figures {list(self.estimated_fields)} are estimates; "
                 "label the profile estimate=True"
             )
+
+    def _check_execution(self) -> None:
+        if self.kind == "dnn":
+            if self.execution is not None:
+                raise ValueError(f"profile {self.name!r}: execution applies to neuromorphic "
+                                 f"profiles only, got {self.execution!r} for kind 'dnn'")
+            if self.joules_per_inactive_neuron_update is not None:
+                raise ValueError(f"profile {self.name!r}: {_INACTIVE} applies to neuromorphic "
+                                 "profiles only")
+            return
+        if self.execution is None:
+            object.__setattr__(self, "execution", "time-stepped")
+        if self.execution not in EXECUTION_MODELS:
+            raise ValueError(f"profile {self.name!r}: execution must be one of "
+                             f"{list(EXECUTION_MODELS)}, got {self.execution!r}")
+        if self.execution == "event-driven" and self.joules_per_inactive_neuron_update is not None:
+            raise ValueError(f"profile {self.name!r}: {_INACTIVE} applies to time-stepped "
+                             "execution only (an event-driven chip does not update a neuron at "
+                             "rest); drop it or set execution = \"time-stepped\"")
+
+    @property
+    def charges_effective_updates(self) -> bool:
+        """True when the profile pays only for the neurons advanced (event-driven execution)."""
+        return self.execution == "event-driven"
 
     def figures(self) -> dict[str, float | int]:
         """The figures this profile gives, ``{name: value}`` (unset ones left out)."""
@@ -257,20 +314,27 @@ _add(HardwareProfile(
         "joules_per_spike": f"{_DAVIES}: 3.5 pJ per spike across tiles (1.7 pJ within a tile)",
         "joules_per_synaptic_event": f"{_DAVIES}: 23.6 pJ per synaptic spike op (minimum)",
         "joules_per_neuron_update": f"{_DAVIES}: 81 pJ per active neuron update (52 pJ inactive)",
+        "joules_per_inactive_neuron_update": f"{_DAVIES}: 52 pJ per inactive neuron update",
         "joules_per_weight_update": f"{_DAVIES}: 120 pJ per synaptic (learning) update",
         "static_w": (
             "Paredes-Vallés et al., 'Fully neuromorphic vision and control for autonomous "
             "drone flight', Science Robotics 2024: 0.94 W idle for the Loihi board flown"
         ),
         "weight_bits": f"{_DAVIES}: synaptic weights configurable up to 9 bits; 8 used here",
+        "execution": f"{_DAVIES}: every core updates all its neurons at each algorithmic time "
+                     "step (hence the separate active and inactive update energies)",
     },
+    joules_per_inactive_neuron_update=52e-12,
+    execution="time-stepped",
     notes=(
         "Per-event figures are chip measurements (Davies et al. 2018). Spikes are charged at the "
         "across-tile 3.5 pJ (conservative; 1.7 pJ within a tile; routing over several tile hops "
-        "costs more and is not modelled). Every neuron update is charged at the active 81 pJ "
-        "(52 pJ when inactive), as keras-spiking does. static_w is the idle power of a whole "
-        "Loihi board (Paredes-Vallés et al. 2024), not of the chip alone: compare it with other "
-        "board-level figures, not with chip-level ones."
+        "costs more and is not modelled). Loihi is time-stepped: every neuron is updated at every "
+        "step, so the dense count is charged, a neuron actually advanced at the active 81 pJ and "
+        "one at rest with no input at the inactive 52 pJ (with time-stepped counts, where every "
+        "neuron is advanced, all at 81 pJ, as keras-spiking does). static_w is the idle power "
+        "of a whole Loihi board (Paredes-Vallés et al. 2024), not of the chip alone: compare it "
+        "with other board-level figures, not with chip-level ones."
     ),
 ))
 
@@ -296,7 +360,13 @@ _add(HardwareProfile(
                                     f"Loihi's 120 pJ learning update ({_DAVIES})",
         "static_w": "estimate: ~0.1 W for one chip at low load; no sourced idle figure",
         "weight_bits": "estimate: 16-bit weights in synaptic rows, as in SpiNNaker software",
+        "execution": (
+            "sPyNNaker (SpiNNakerManchester/sPyNNaker, neural_modelling/src/neuron/neuron.c): "
+            "synaptic events are processed as packets arrive, but each core updates every one "
+            "of its neurons at every timer tick"
+        ),
     },
+    execution="time-stepped",
     estimate=True,
     notes=(
         "Only the ~10 pJ synaptic-op figure is a published SpiNNaker 2 number (Mayr et al. "
@@ -304,7 +374,12 @@ _add(HardwareProfile(
         "28 nm prototype of Höppner et al. 2019, whose synaptic figure (450 pJ per synop, also "
         "in keras-spiking) is 45x the one used here: per-event costs on a processor-based chip "
         "depend heavily on the software and accelerators used. Spike, learning and static "
-        "figures are estimates; override them with a TOML profile when measured."
+        "figures are estimates; override them with a TOML profile when measured. Execution: "
+        "SpiNNaker's software is event-driven for synapses but time-stepped for neurons, so "
+        "the dense neuron-update count is charged, every update at 2.19 nJ (no published "
+        "figure separates an update at rest, nor measures an event-driven neuron kernel on "
+        "SpiNNaker 2; give one in a TOML profile with execution = \"event-driven\" if "
+        "measured)."
     ),
 ))
 
@@ -330,7 +405,10 @@ _add(HardwareProfile(
                     f"detection demo of {_MEROLLA}, which includes that demo's active power",
         "weight_bits": "Merolla et al. 2014 / Akopyan et al., IEEE TCAD 2015: binary crossbar "
                        "synapses scaled by signed 9-bit per-axon-type weights",
+        "execution": f"{_MEROLLA}: every core updates its 256 neurons once per 1 ms global "
+                     "tick",
     },
+    execution="time-stepped",
     estimate=True,
     notes=(
         "The 26 pJ per synaptic event is the published figure; spike routing and neuron "
@@ -360,7 +438,10 @@ _add(HardwareProfile(
                                     "ratio 120/23.6 (see notes)",
         "static_w": "estimate: chip-level bias and digital interface, ~1 mW (see notes)",
         "weight_bits": "estimate: ~6 effective bits of an analog weight (see notes)",
+        "execution": "estimate: event-driven, as the NeuroFit chip 'computes only when a spike "
+                     "appears' (KIST press 2022-2024; see notes)",
     },
+    execution="event-driven",
     estimate=True,
     notes=(
         "ESTIMATE — no NeuroFit paper with per-event energy is public (KIST press 2022-2024 "
@@ -378,8 +459,11 @@ _add(HardwareProfile(
         "synop; the same ratio gives 25 pJ. (5) static: bias generators and the digital spike "
         "interface of a small chip, ~1 mW, chip level: the host is the platform's existing "
         "flight MCU, already in the avionics budget. (6) weights: analog storage with mismatch "
-        "and read noise, ~6 effective bits. Replace every figure with measurements when a chip "
-        "datasheet exists."
+        "and read noise, ~6 effective bits. (7) execution: event-driven — a neuron at rest with no "
+        "input does no work; its bias is part of static_w (800 neurons x 1 nW = 0.8 µW, well "
+        "inside the 1 mW), so the 1 pJ is charged only per neuron actually advanced (effective "
+        "count) and dynamic energy is spikes, synaptic events, weight writes and those updates. "
+        "Replace every figure with measurements when a chip datasheet exists."
     ),
 ))
 

@@ -9,6 +9,14 @@ Build a network by adding populations and projections, then either
 
 Both drive the same kernel (:func:`neurofit.neuromorphic._kernels.advance`), so for the same seed
 they give identical spikes. Every operation is counted exactly inside the kernel.
+
+Two execution models over the same state (``Network(execution=...)``): *time-stepped*
+advances every neuron every step (the bus); *event-driven* advances only the neurons that
+have input or are not yet at rest (the taxi). A neuron at rest — membrane within ``settle_v``
+of the value its drive holds it at, synaptic currents within ``settle_v`` of zero, not
+refractory — is set exactly to that rest in both models, so both give bit-identical spikes
+and states; the counters keep the dense count (``neuron_updates``) and the updates actually
+done (``effective_neuron_updates``).
 """
 
 from __future__ import annotations
@@ -19,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from neurofit.neuromorphic import _kernels as K
 from neurofit.neuromorphic import _plastic as L
 from neurofit.neuromorphic._checks import check_array_finite, check_positive
+from neurofit.neuromorphic._jit import njit
 from neurofit.neuromorphic._rng import new_rng_state
 from neurofit.neuromorphic.analog import AnalogProfile
 from neurofit.neuromorphic.connectivity import Connectivity
@@ -33,6 +41,13 @@ from neurofit.neuromorphic.plasticity import ThreeFactor
 
 #: A step must be this many times shorter than the fastest time constant.
 MIN_TAU_OVER_DT = 5.0
+
+#: Execution models of :class:`Network` (see the module notes).
+EXECUTIONS = ("time-stepped", "event-driven")
+
+#: Default rest bound, volts: 10 µV, under 0.1% of a 15 mV threshold gap. Smaller bounds move
+#: the membrane less but take longer to reach (about 2.3 membrane time constants a decade).
+SETTLE_V = 1e-5
 
 _CHANNELS = {"exc": 0, "inh": 1}
 _KINDS = {"lif": K.KIND_LIF, "poisson": K.KIND_POISSON, "generator": K.KIND_GENERATOR}
@@ -97,11 +112,28 @@ class Network:
         tick_steps: steps per control tick; plastic projections learn at the end of every
             tick (whether the network advances by :meth:`run` or :meth:`step`).
         analog: the chip's analog non-idealities (:class:`AnalogProfile`); ideal by default.
+        execution: ``"time-stepped"`` (every neuron every step) or ``"event-driven"`` (only
+            neurons with input or not yet at rest); same spikes and states either way.
+            Settable later (:attr:`execution`).
+        settle_v: the rest bound, volts (>= 0): a LIF neuron that is not refractory, whose
+            membrane is within ``settle_v`` of its resting fixed point ``v_inf`` (rest
+            potential + bias + gain x input) and whose synaptic currents (and threshold
+            adaptation) are at most ``settle_v`` in magnitude, is set to exactly ``v_inf``
+            (adaptation 0, currents ignored) — in both execution models, so they agree bit for
+            bit. The membrane is moved by at most ``settle_v``; 0 puts a neuron at rest only
+            when it is there exactly (event-driven execution then saves little).
     """
 
     def __init__(self, dt_s: float = 1e-4, seed: int = 0, dtype: Any = np.float32,
-                 *, tick_steps: int = 10, analog: AnalogProfile | None = None) -> None:
+                 *, tick_steps: int = 10, analog: AnalogProfile | None = None,
+                 execution: str = "time-stepped", settle_v: float = SETTLE_V) -> None:
         check_positive("dt_s", dt_s)
+        _check_execution(execution)
+        if (isinstance(settle_v, bool) or not isinstance(settle_v, (int, float, np.floating))
+                or not math.isfinite(settle_v) or settle_v < 0):
+            raise ValueError(f"settle_v must be a finite number >= 0 (volts), got {settle_v!r}")
+        self._execution = execution
+        self.settle_v = float(settle_v)
         if not isinstance(tick_steps, (int, np.integer)) or tick_steps < 1:
             raise ValueError(f"tick_steps must be a positive integer, got {tick_steps!r}")
         if analog is not None and not isinstance(analog, AnalogProfile):
@@ -149,6 +181,24 @@ class Network:
     def tick_steps(self) -> int:
         """Steps per control tick (plastic projections learn at the end of each); fixed."""
         return self._tick_steps
+
+    @property
+    def execution(self) -> str:
+        """``"time-stepped"`` or ``"event-driven"``; may be switched between calls.
+
+        Both models keep the same state, so switching changes no result, only which neurons
+        are advanced (and counted effective). Switching to event-driven wakes every neuron
+        once (the time-stepped kernel keeps no active lists).
+        """
+        return self._execution
+
+    @execution.setter
+    def execution(self, value: str) -> None:
+        _check_execution(value)
+        if value != self._execution and self._built:
+            self.wake()  # the time-stepped kernel keeps no lists: flags stay all-awake there
+        self._execution = value
+        self._tail = None
 
     @property
     def t_s(self) -> float:
@@ -397,10 +447,10 @@ class Network:
         self._gen_ptr = np.zeros(1, dtype=np.int64)
         self._pack_projections()
         self._pack_plasticity()
-        self._pop_counts = np.zeros((n_pops, 2), dtype=np.int64)
+        self._pop_counts = np.zeros((n_pops, K.N_POP_COUNTS), dtype=np.int64)
         self._proj_counts = np.zeros((max(len(self._proj_spec), 1), 2), dtype=np.int64)
         self._tick_counts = np.zeros(n, dtype=np.int32)
-        self._drive = np.zeros(n, dtype=fdt)
+        self._v_inf = np.zeros(n, dtype=fdt)  # resting fixed points (volts)
         self._spiked = np.zeros(-(-n // 8) * 8, dtype=np.uint8)  # padded to whole words
         self._spiked_words = self._spiked.view(np.uint64)
         self._pop_scale = np.ones((n_pops, 2), dtype=np.float64)
@@ -413,9 +463,54 @@ class Network:
         self._no_probe = np.zeros(0, dtype=np.int64)
         self._no_probe_out = np.zeros((0, 0), dtype=fdt)
         self._rng_state = new_rng_state(self._kernel_seed)
+        self._pack_event_driven()
         self._tail: tuple | None = None
         self._built = True
         self.reset_state()
+
+    def _pack_event_driven(self) -> None:
+        """Active lists (each population's in its own index range) and per-slot ring lists."""
+        n, ring_len = self._n, self._ring.shape[1]
+        self._active_padded = np.zeros(-(-n // 8) * 8, dtype=np.uint8)  # whole words
+        self._active = self._active_padded[:n]
+        self._active_list = np.zeros(n, dtype=np.int32)
+        self._n_active = np.zeros(len(self._pop_spec), dtype=np.int64)
+        self._list_ok = np.zeros(len(self._pop_spec), dtype=np.uint8)
+        self._ring_list = np.zeros((ring_len, n), dtype=np.int32)
+        self._ring_n = np.zeros(ring_len, dtype=np.int64)
+        self._ring_mark = np.zeros((ring_len, n), dtype=np.uint8)
+
+    def wake(self, population: str | None = None) -> None:
+        """Put every neuron (of ``population``, or all) on the active lists of event-driven
+        execution: each is advanced at least once more, and rests again if nothing moved it.
+
+        Call it after writing a neuron's state directly (the views of :meth:`state` do it
+        for you). Waking never changes a result, only the effective count.
+        """
+        self.build()
+        pops = [self.population(population)] if population is not None else \
+            [s["pop"] for s in self._pop_spec]
+        for pop in pops:
+            if pop.kind == "lif":
+                self._active[pop.slice] = 1
+        self._rebuild_active_lists()
+
+    def _rebuild_active_lists(self) -> None:
+        """Active counts from the flags (the kernel rebuilds a list from its flags when it next
+        needs it), and the ring's per-slot lists from its non-zero entries (the only ones a
+        drain acts on)."""
+        for p, spec in enumerate(self._pop_spec):
+            pop = spec["pop"]
+            if pop.kind != "lif":
+                self._active[pop.slice] = 0
+            self._n_active[p] = np.count_nonzero(self._active[pop.slice])
+        self._list_ok[:] = 0
+        pending = (self._ring[0] != 0) | (self._ring[1] != 0)
+        self._ring_mark[:] = pending
+        self._ring_n[:] = pending.sum(axis=1)
+        for slot in range(pending.shape[0]):
+            idx = np.flatnonzero(pending[slot])
+            self._ring_list[slot, :idx.size] = idx
 
     def _pack_projections(self) -> None:
         n_pops, n_proj = len(self._pop_spec), len(self._proj_spec)
@@ -550,6 +645,8 @@ class Network:
         self._refrac[:] = 0
         self._ring[:] = 0
         self._pop_scale[:] = 1.0
+        self._spiked[:] = 0
+        self.wake()
         for array in (self._trace, self._tick_spikes, self._elig, self._modulator,
                       self._perturbation):
             array[:] = 0
@@ -604,7 +701,7 @@ class Network:
             self._pop_out_ptr, self._pop_out_proj, self._proj_i, self._indptr, self._indices,
             self._weights, self._delays, self._ring, self._gen_step, self._gen_idx,
             self._gen_ptr, self._rng_state, self._pop_counts, self._proj_counts,
-            self._tick_counts, self._drive, self._spiked, self._spiked_words, self._spike_list,
+            self._tick_counts, self._v_inf, self._spiked, self._spiked_words, self._spike_list,
             self._mon_idx, self._mon_step,
             self._mon_n, self._mon_reserve,
         )
@@ -614,6 +711,13 @@ class Network:
             self._tick_steps, self.dt_s, self._plast_i, self._plast_f, self._elig,
             self._elig_scale, self._trace, self._tick_spikes, self._modulator, self._perturbation,
             self._csc_ptr, self._csc_syn, self._csc_pre, self._csc_proj,
+        )
+
+    def _event_tail(self) -> tuple:
+        return (
+            self._execution == "event-driven", self.settle_v, self._active_padded,
+            self._active_list, self._n_active, self._list_ok, self._ring_list, self._ring_n,
+            self._ring_mark,
         )
 
     def _grow_monitor(self, needed: int) -> None:
@@ -665,7 +769,7 @@ class Network:
             out_chunk = probe_out[done:] if probe_idx.size else probe_out
             done += K.advance(n_steps - done, self._t + done, ext_chunk, per_step,
                               *self._kernel_tail(), probe_idx, out_chunk,
-                              *self._plasticity_tail())
+                              *self._plasticity_tail(), *self._event_tail())
         wall = time.perf_counter() - start
         self._t += n_steps
         return RunResult(n_steps, wall, self.counts() - before,
@@ -688,7 +792,7 @@ class Network:
             self._grow_monitor(needed)
         if self._tail is None:  # the argument tuple is built once, not per tick
             self._tail = (*self._kernel_tail(), self._no_probe, self._no_probe_out,
-                          *self._plasticity_tail())
+                          *self._plasticity_tail(), *self._event_tail())
         K.advance(n_substeps, self._t, self._ext, False, *self._tail)
         self._t += n_substeps
         return self._tick_counts
@@ -721,14 +825,18 @@ class Network:
     _STATE_ARRAYS = (
         "_state", "_refrac", "_ring", "_pop_scale", "_weights", "_elig", "_elig_scale",
         "_trace", "_tick_spikes", "_modulator", "_perturbation", "_gen_ptr", "_rng_state",
-        "_pop_counts", "_proj_counts", "_ext", "_nparam",
+        "_pop_counts", "_proj_counts", "_ext", "_nparam", "_active", "_v_inf",
     )
+    #: keys added with event-driven execution: snapshots saved before lack them
+    _EVENT_KEYS = ("active", "v_inf")
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Everything that changes as the network runs (copies), for an exact resume.
 
         The structure (populations, projections, seed) is not included: rebuild the network
-        the same way, then :meth:`set_state`. The spike monitor is not saved.
+        the same way, then :meth:`set_state`. The spike monitor is not saved. The active set
+        of event-driven execution is (``active``, with the resting points ``v_inf`` it was judged
+        against).
         """
         self.build()
         state = {name.lstrip("_"): getattr(self, name).copy() for name in self._STATE_ARRAYS}
@@ -736,14 +844,24 @@ class Network:
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore a :meth:`get_state` snapshot into a network built the same way."""
+        """Restore a :meth:`get_state` snapshot into a network built the same way.
+
+        A snapshot saved before event-driven execution existed (no ``active``/``v_inf``, two
+        count columns) loads with every neuron awake and its effective count equal to the
+        dense one (the time-stepped kernel advanced every neuron).
+        """
         self.build()
+        older = not all(key in state for key in self._EVENT_KEYS)
         for name in self._STATE_ARRAYS:
             key = name.lstrip("_")
+            if older and key in self._EVENT_KEYS:
+                continue
             if key not in state:
                 raise ValueError(f"state is missing {key!r}; was it saved by get_state()?")
             target = getattr(self, name)
             value = np.asarray(state[key])
+            if key == "pop_counts" and value.shape == (target.shape[0], K.C_EFFECTIVE_UPDATES):
+                value = np.column_stack([value, value[:, K.C_NEURON_UPDATES]])
             if value.shape != target.shape:
                 raise ValueError(
                     f"state[{key!r}] has shape {value.shape}, this network needs {target.shape}: "
@@ -751,13 +869,18 @@ class Network:
                 )
             target[...] = value
         self._t = int(state["t"])
+        self._spiked[:] = 0  # a neuron at rest has no spike flag (the kernel relies on it)
+        if older:
+            self._active[:] = 1
+        self._rebuild_active_lists()
 
     # ------------------------------------------------------------------ reading
     def counts(self, population: str | None = None) -> OpCounts:
         """Exact operation counts so far: total, or of one population.
 
-        A population is charged its own neuron updates and spikes, and the synaptic events
-        and weight updates of the projections that end on it (where a chip keeps the synapses).
+        A population is charged its own neuron updates (dense and effective) and spikes, and
+        the synaptic events and weight updates of the projections that end on it (where a chip
+        keeps the synapses).
         """
         if not self._built:
             return OpCounts()
@@ -773,13 +896,21 @@ class Network:
             spikes=int(pops[:, K.C_SPIKES].sum()),
             synaptic_events=int(projs[:, K.C_SYNAPTIC_EVENTS].sum()),
             weight_updates=int(projs[:, K.C_WEIGHT_UPDATES].sum()),
+            effective_neuron_updates=int(pops[:, K.C_EFFECTIVE_UPDATES].sum()),
         )
 
     def counts_array(self, out: np.ndarray | None = None) -> np.ndarray:
         """Total counts as an int64 array in :data:`~neurofit.neuromorphic.counters.OP_NAMES`
-        order — the cheap form of :meth:`counts` for per-tick bookkeeping."""
+        order — the cheap form of :meth:`counts` for per-tick bookkeeping.
+
+        An ``out`` of five entries also gets ``effective_neuron_updates`` (in
+        :data:`~neurofit.neuromorphic.counters.COUNT_NAMES` order); the default has four.
+        """
         if out is None:
             out = np.zeros(4, dtype=np.int64)
+        if out.shape not in ((4,), (5,)) or out.dtype != np.int64:
+            raise ValueError(f"out must be an int64 array of 4 or 5 entries, got {out.dtype} "
+                             f"{out.shape}")
         if self._built:
             _sum_counts(self._pop_counts, self._proj_counts, out)
         else:
@@ -820,10 +951,15 @@ class Network:
         """A population's state: ``v``, ``i_exc``, ``i_inh`` (volts), ``theta``, ``refrac``.
 
         ``v``, ``theta`` and ``refrac`` are writable views; the currents are copies, since the
-        kernel stores them scaled (see :mod:`neurofit.neuromorphic._kernels`).
+        kernel stores them scaled (see :mod:`neurofit.neuromorphic._kernels`). Because the
+        views are writable, event-driven execution wakes the population (:meth:`wake`): each
+        of its neurons is advanced, and counted effective, once more. Probes of :meth:`run`
+        record membranes without waking.
         """
         self.build()
         pop = self.population(population)
+        if self._execution == "event-driven":
+            self.wake(population)
         p = list(self._pops).index(pop.name)
         sl = pop.slice
         return {
@@ -893,12 +1029,19 @@ def _quantise(w: np.ndarray, w_min: float, w_max: float, bits: int | None) -> np
     return np.minimum(w_min + (base + (level - base >= 0.5)) * step, w_max)
 
 
-@njit(cache=True)
+@njit
 def _sum_counts(pop_counts, proj_counts, out):
     out[:] = 0
     for p in range(pop_counts.shape[0]):
         out[0] += pop_counts[p, K.C_NEURON_UPDATES]
         out[1] += pop_counts[p, K.C_SPIKES]
+        if out.shape[0] > 4:
+            out[4] += pop_counts[p, K.C_EFFECTIVE_UPDATES]
     for q in range(proj_counts.shape[0]):
         out[2] += proj_counts[q, K.C_SYNAPTIC_EVENTS]
         out[3] += proj_counts[q, K.C_WEIGHT_UPDATES]
+
+
+def _check_execution(value: Any) -> None:
+    if value not in EXECUTIONS:
+        raise ValueError(f"execution must be one of {EXECUTIONS}, got {value!r}")

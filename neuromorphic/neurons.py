@@ -62,6 +62,14 @@ class LIFParams:
         return self.refractory_s + charge
 
 
+#: The fast LIF neuron of the learning networks (the agents' spiking policy, the function and
+#: reward learning benchmarks): a 10 ms membrane and 5 ms synapses, fast enough that a 1 ms
+#: tick of 10 substeps tracks the input and slow enough to filter spike noise; reset to rest,
+#: 15 mV from rest to threshold, 2 ms refractory.
+FAST_LIF = LIFParams(tau_mem_s=0.010, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005,
+                     v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050, refractory_s=0.002)
+
+
 @dataclass(frozen=True)
 class AdaptiveLIFParams(LIFParams):
     """LIF with spike-triggered threshold adaptation (a raise that decays with ``tau_adapt_s``)."""

@@ -24,6 +24,13 @@ stochastic rounding. Learning runs inside the network's compiled step, at the en
 control tick, with the modulator (and perturbation) values in place during that tick: a value
 written after a tick's step acts at the end of the next tick. Writes whose modulator is zero
 are skipped; every weight written is counted in ``weight_updates``.
+
+Learning that stops when there is nothing to learn: a zero modulator writes nothing and counts
+nothing, so gating the modulator gates the writes. :func:`error_modulator`'s ``deadband``
+zeroes each neuron's ``|M_i|`` below a threshold, and its ``error_deadband`` zeroes every
+``M_i`` while the error's norm is below one (an error-driven schedule: no learning while the
+error is inside the band); :func:`deadband_modulator` applies the first to any modulator (a
+reward-prediction error too).
 """
 
 from __future__ import annotations
@@ -33,9 +40,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numba import njit
 
 from neurofit.neuromorphic._checks import check_array_finite, check_finite, check_positive
+from neurofit.neuromorphic._jit import njit
 
 Eligibility = Literal["pre", "perturbation", "stdp"]
 ELIGIBILITIES: tuple[str, ...] = ("pre", "perturbation", "stdp")
@@ -128,9 +135,9 @@ def reward_stdp(learning_rate: float = 1e-3, **kwargs: object) -> ThreeFactor:
     return ThreeFactor(eligibility="stdp", learning_rate=learning_rate, **kwargs)  # type: ignore[arg-type]
 
 
-def error_modulator(error: np.ndarray, encoders: np.ndarray, out: np.ndarray | None = None
-                    ) -> np.ndarray:
-    """Per-neuron modulator of error mode: ``M_i = −(error · encoders[i])``.
+def error_modulator(error: np.ndarray, encoders: np.ndarray, out: np.ndarray | None = None,
+                    *, deadband: float = 0.0, error_deadband: float = 0.0) -> np.ndarray:
+    """Per-neuron modulator of error mode: ``M_i = −(error · encoders[i])``, gated.
 
     Args:
         error: the task error vector, shape ``(d,)`` (desired − actual, or a feedback
@@ -138,6 +145,10 @@ def error_modulator(error: np.ndarray, encoders: np.ndarray, out: np.ndarray | N
         encoders: one row per postsynaptic neuron, shape ``(n, d)`` — the direction in which
             raising that neuron's activity moves the output.
         out: optional array of shape ``(n,)`` to write into.
+        deadband: ``M_i`` with ``|M_i| < deadband`` is set to 0: that neuron's synapses are
+            not written (nor counted) this tick. 0 (the default) gates nothing.
+        error_deadband: while ``‖error‖₂ < error_deadband`` every ``M_i`` is 0: no weight is
+            written while the error is inside the band. 0 (the default) gates nothing.
     """
     error = np.asarray(error, dtype=np.float64)
     if encoders.ndim != 2 or error.shape != (encoders.shape[1],):
@@ -151,19 +162,51 @@ def error_modulator(error: np.ndarray, encoders: np.ndarray, out: np.ndarray | N
             f"out (the modulator) must have shape ({encoders.shape[0]},), one value per "
             f"neuron of encoders {encoders.shape}, got {out.shape}"
         )
+    check_positive("deadband", deadband, allow_zero=True)
+    check_positive("error_deadband", error_deadband, allow_zero=True)
     if out is None:
         out = np.empty(encoders.shape[0])
-    _negated_projection(encoders, error, out)
+    _negated_projection(encoders, error, deadband, error_deadband, out)
     return out
 
 
-@njit(cache=True)
-def _negated_projection(encoders, error, out):
+@njit
+def _negated_projection(encoders, error, deadband, error_deadband, out):
+    norm2 = 0.0
+    for k in range(error.shape[0]):
+        norm2 += error[k] * error[k]
+    if norm2 < error_deadband * error_deadband:
+        out[:] = 0.0
+        return
     for i in range(encoders.shape[0]):
         acc = 0.0
         for k in range(encoders.shape[1]):
             acc += encoders[i, k] * error[k]
-        out[i] = -acc
+        out[i] = -acc if abs(acc) >= deadband else 0.0
+
+
+def deadband_modulator(modulator: np.ndarray, deadband: float) -> int:
+    """Set, in place, every ``modulator[i]`` with ``|modulator[i]| < deadband`` to 0.
+
+    A zero modulator writes and counts no weight, so the neurons below the band stop
+    learning this tick. Returns how many neurons still learn (nonzero modulator).
+    """
+    check_positive("deadband", deadband)
+    if modulator.ndim != 1 or modulator.dtype != np.float64:
+        raise ValueError(f"modulator must be a 1-D float64 array, got {modulator.dtype} "
+                         f"{modulator.shape}")
+    return _deadband(modulator, deadband)
+
+
+@njit
+def _deadband(modulator, deadband):
+    left = 0
+    for i in range(modulator.shape[0]):
+        if abs(modulator[i]) < deadband:
+            modulator[i] = 0.0
+        elif modulator[i] != 0.0:
+            left += 1
+    return left
 
 
 class RunningBaseline:

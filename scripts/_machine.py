@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
 import os
 import platform
 from typing import Any
+
+from neurofit.neuromorphic._versions import package_versions
 
 _VERSIONED = ("numpy", "numba", "mujoco", "gymnasium")
 
@@ -26,12 +27,7 @@ def machine_info() -> dict[str, Any]:
         load: list[float] | None = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = None
-    versions = {}
-    for name in _VERSIONED:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = package_versions(_VERSIONED, None)
     return {
         "cpu": cpu,
         "cpu_count": os.cpu_count(),

@@ -4,7 +4,7 @@ NeuroFit's default config sets the task score; a grid search finds NeuroFit's ch
 on Loihi that keeps it (within ``--tolerance``) and the smallest reflex + MLP correction
 (learned online the same way) that reaches it; both are then priced on every profile, next to
 PD and PID, with the SNN/DNN ratio and the spike activity it depends on. The search is
-:func:`neurofit.agents.energy_report.compare_energy`.
+:func:`neurofit.scripts.bench.energy_search.compare_energy`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ QUICK_MLP_GRID = {"widths": (2, 4, 8, 16, 32), "depths": (1,), "learning_rates":
 def bench_energy(
     env_id: Annotated[str, typer.Option("--env", help="Task env id.")] = (
         "neurofit/QuadHoverPayload-v0"),
-    seeds: Annotated[int, typer.Option(min=1, help="Episodes (seeds 0..n-1) per candidate.")] = 5,
+    episodes: Annotated[int, typer.Option(
+        min=1, help="Episodes (seeds 0..n-1) per candidate.")] = 5,
     tolerance: Annotated[float, typer.Option(
         min=0.0, help="A candidate keeps the score if RMS <= (1 + tolerance) x NeuroFit's.")
     ] = 0.1,
@@ -51,9 +52,9 @@ def bench_energy(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from neurofit.agents import energy_report as er
     from neurofit.neuromorphic.hardware import get_profile
     from neurofit.scripts._machine import machine_info
+    from neurofit.scripts.bench.energy_search import compare_energy
     from neurofit.scripts.energy import _fail, _json_default, plot_report, print_report
 
     try:
@@ -74,8 +75,8 @@ def bench_energy(
     with bar:
         task = bar.add_task("energy search", total=total)
         try:
-            report = er.compare_energy(
-                env_id, range(seeds), tolerance=tolerance, profiles=profs, mission=mission,
+            report = compare_energy(
+                env_id, range(episodes), tolerance=tolerance, profiles=profs, mission=mission,
                 neurofit_grid=nf_grid, mlp_grid=g, env_kwargs=ekw,
                 progress=lambda text: bar.update(task, advance=1, description=text))
         except ValueError as exc:

@@ -12,10 +12,15 @@ What is measured, and what is not:
   region (on a shared machine the gap between them is time spent waiting for a core);
   ``ns_per_synaptic_event`` and ``ns_per_neuron_update`` divide the whole wall time by each
   count (they are not a split of the time);
-- with ``--brian2-python`` Brian2's own CUBA script (``benchmarks/brian2_cuba.py``) runs in that
-  interpreter in the same sitting, and the ratios ``neurofit / brian2`` of the median wall times
-  are reported (below 1: neurofit is faster), and of CPU times (``ratio_cpu``): Brian2's
-  standalone figure is itself CPU time (``std::clock``), so under contention compare those.
+- with ``--brian2-python`` Brian2's own CUBA script (:data:`BRIAN2_SCRIPT`, shipped with the
+  package as ``neurofit/scripts/_bench_assets/brian2_cuba.py``) runs in that interpreter in
+  the same sitting, and the ratios ``neurofit / brian2`` of the median wall times are
+  reported (below 1: neurofit is faster), and of CPU times (``ratio_cpu``): Brian2's
+  standalone figure is itself CPU time (``std::clock``), so under contention compare those;
+- ``--execution`` times the time-stepped and/or event-driven execution of the same network
+  (same spikes; ``effective_fraction`` is the share of neuron updates actually done), and
+  ``--network sparse`` a network of the taxi's kind (:func:`build_sparse`): most neurons at
+  rest most of the time, woken by rare input events.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import time
 from enum import Enum
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,17 +39,66 @@ import typer
 
 from neurofit.scripts._machine import machine_info
 
-__all__ = ["SCALING_NEURONS", "machine_info", "measure_engine", "register", "run_brian2"]
+__all__ = ["BRIAN2_SCRIPT", "SCALING_NEURONS", "build_sparse", "machine_info", "measure_engine",
+           "register", "run_brian2"]
 
 #: Network sizes of the ``--scaling`` rows (fixed mean fan-in of 80).
 SCALING_NEURONS = (1000, 4000, 16000)
-#: Where Brian2's reference script sits in a source checkout.
-BRIAN2_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "brian2_cuba.py"
+#: Brian2's reference script: package data (not a module: brian2 is no dependency of neurofit,
+#: so it runs only in the interpreter given by ``--brian2-python``).
+BRIAN2_SCRIPT = Path(str(resources.files("neurofit.scripts").joinpath(
+    "_bench_assets", "brian2_cuba.py")))
 BRIAN2_DEVICES = ("cpp_standalone", "runtime")
 
 
 class NetworkName(str, Enum):
     cuba = "cuba"
+    sparse = "sparse"
+
+
+class Execution(str, Enum):
+    time_stepped = "time-stepped"
+    event_driven = "event-driven"
+    both = "both"
+
+
+#: Input events of the ``sparse`` network: each source fires as a Poisson process of this rate.
+SPARSE_INPUT_RATE_HZ = 0.2
+
+
+def build_sparse(n_neurons: int = 4000, *, seed: int = 0, duration_s: float = 10.0,
+                 input_rate_hz: float = SPARSE_INPUT_RATE_HZ) -> Any:
+    """A network where the taxi should win: CUBA's recurrent wiring (fan-in 80, 80%
+    excitatory, same weights) on the controller's neurons (rest 15 mV below threshold, so
+    nothing fires unprompted), woken by ``n_neurons / 10`` spike sources firing rarely
+    (``input_rate_hz`` each, fan-out 10, 30 mV): in between, most neurons are at rest.
+    """
+    import numpy as np
+
+    from neurofit.neuromorphic.connectivity import FixedProbability
+    from neurofit.neuromorphic.cuba import CUBA_FAN_IN, CUBA_W_EXC_V, CUBA_W_INH_V
+    from neurofit.neuromorphic.network import Network
+    from neurofit.neuromorphic.neurons import LIFParams
+
+    neuron = LIFParams(tau_mem_s=0.010, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005,
+                       v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050, refractory_s=0.002)
+    rng = np.random.default_rng(seed)
+    n_in = max(n_neurons // 10, 1)
+    k = rng.poisson(input_rate_hz * n_in * duration_s)
+    net = Network(dt_s=1e-4, seed=seed)
+    net.add_spike_source("in", n_in, times_s=np.sort(rng.uniform(0, duration_s, k)),
+                         indices=rng.integers(0, n_in, k))
+    n_exc = round(0.8 * n_neurons)
+    v_range = (neuron.v_reset, neuron.v_thresh)
+    net.add_lif("exc", n_exc, neuron, v_init=v_range)
+    net.add_lif("inh", n_neurons - n_exc, neuron, v_init=v_range)
+    for post in ("exc", "inh"):
+        net.connect("in", post, FixedProbability(min(10 / n_neurons, 1.0)), 0.03)
+    rule = FixedProbability(min(CUBA_FAN_IN / n_neurons, 1.0))
+    for pre, weight, channel in (("exc", CUBA_W_EXC_V, "exc"), ("inh", CUBA_W_INH_V, "inh")):
+        for post in ("exc", "inh"):
+            net.connect(pre, post, rule, weight, channel=channel)
+    return net
 
 
 class Mode(str, Enum):
@@ -74,24 +129,35 @@ def measure_engine(
     substeps: int = 10,
     repeats: int = 3,
     seed: int = 0,
+    *,
+    execution: str = "time-stepped",
+    network: str = "cuba",
 ) -> dict[str, Any]:
-    """Median wall time of simulating CUBA with ``n_neurons`` for ``duration_s``.
+    """Median wall time of simulating ``network`` with ``n_neurons`` for ``duration_s``.
 
     Call :func:`compile_engine` first, or the first repeat pays for compilation.
 
     Args:
         mode: ``"run"`` (one call) or ``"step"`` (one call per tick of ``substeps`` steps).
+        execution: ``"time-stepped"`` or ``"event-driven"``.
+        network: ``"cuba"`` or ``"sparse"`` (:func:`build_sparse`).
     """
     from neurofit.neuromorphic.cuba import build_cuba
 
     if mode not in ("run", "step"):
         raise ValueError(f"mode must be 'run' or 'step', got {mode!r}")
+    if network not in ("cuba", "sparse"):
+        raise ValueError(f"network must be 'cuba' or 'sparse', got {network!r}")
     if duration_s <= 0 or substeps < 1 or repeats < 1:
         raise ValueError(f"duration_s, substeps and repeats must be positive, got {duration_s}, "
                          f"{substeps}, {repeats}")
     walls, cpus, counts, net = [], [], None, None
     for _ in range(repeats):
-        net = build_cuba(n_neurons, seed=seed)
+        if network == "cuba":
+            net = build_cuba(n_neurons, seed=seed)
+        else:
+            net = build_sparse(n_neurons, seed=seed, duration_s=duration_s)
+        net.execution = execution
         net.build()  # connectivity is packed outside the timed region
         if mode == "run":
             start, cpu = time.perf_counter(), time.process_time()
@@ -112,7 +178,8 @@ def measure_engine(
     wall_s = statistics.median(walls)
     simulated_s = net.t_s
     return {
-        "network": "cuba",
+        "network": network,
+        "execution": execution,
         "neurons": n_neurons,
         "synapses": net.n_synapses,
         "fixed_fan_in": True,
@@ -133,6 +200,8 @@ def measure_engine(
         "mean_rate_hz": counts.spikes / (n_neurons * simulated_s),
         "synaptic_events": counts.synaptic_events,
         "neuron_updates": counts.neuron_updates,
+        "effective_neuron_updates": counts.effective_neuron_updates,
+        "effective_fraction": counts.effective_neuron_updates / max(counts.neuron_updates, 1),
         "ns_per_synaptic_event": 1e9 * wall_s / max(counts.synaptic_events, 1),
         "ns_per_neuron_update": 1e9 * wall_s / max(counts.neuron_updates, 1),
     }
@@ -191,24 +260,37 @@ def run_bench(
     brian2_devices: tuple[str, ...] = BRIAN2_DEVICES,
     seed: int = 0,
     log: Any = None,
+    *,
+    execution: str = "time-stepped",
+    network: str = "cuba",
 ) -> tuple[dict[str, Any], list[str]]:
-    """The whole benchmark as one JSON-ready dict, and the errors met (Brian2 runs)."""
+    """The whole benchmark as one JSON-ready dict, and the errors met (Brian2 runs).
+
+    ``execution`` is ``"time-stepped"``, ``"event-driven"`` or ``"both"`` (a row each);
+    Brian2 runs CUBA only.
+    """
     say = log or (lambda msg: None)
     modes = ["run", "step"] if mode == "both" else [mode]
+    executions = ["time-stepped", "event-driven"] if execution == "both" else [execution]
+    if brian2_python is not None and network != "cuba":
+        raise ValueError(f"Brian2's script simulates CUBA only, not network {network!r}")
     errors: list[str] = []
     say(f"compiling the kernel ({n_neurons} neurons)")
     compiled = compile_engine(n_neurons, seed)
     results = []
-    for m in modes:
-        say(f"neurofit {m} mode: {repeats} x {duration_s} s")
-        results.append({**measure_engine(n_neurons, duration_s, m, substeps, repeats, seed),
-                        **compiled})
+    for ex in executions:
+        for m in modes:
+            say(f"neurofit {network}, {ex}, {m} mode: {repeats} x {duration_s} s")
+            results.append({**measure_engine(n_neurons, duration_s, m, substeps, repeats, seed,
+                                             execution=ex, network=network),
+                            **compiled})
     out: dict[str, Any] = {**results[0], "results": results}
     if scaling:
         rows = []
         for n in SCALING_NEURONS:
-            say(f"scaling: neurofit {modes[0]} mode, {n} neurons")
-            rows.append(measure_engine(n, duration_s, modes[0], substeps, repeats, seed))
+            say(f"scaling: neurofit {executions[0]} {modes[0]} mode, {n} neurons")
+            rows.append(measure_engine(n, duration_s, modes[0], substeps, repeats, seed,
+                                       execution=executions[0], network=network))
         out["scaling"] = rows
     if brian2_python is not None:
         b2: dict[str, Any] = {"python": str(brian2_python), "script": str(BRIAN2_SCRIPT),
@@ -225,9 +307,11 @@ def run_bench(
             b2["results"].append(r)
             b2_cpu = _brian2_cpu_s(r)
             for res in results:
-                b2["ratio"][f"{res['mode']}/{device}"] = res["wall_s"] / r["wall_s"]
+                label = res["mode"] if res["execution"] == "time-stepped" else \
+                    f"{res['mode']} {res['execution']}"
+                b2["ratio"][f"{label}/{device}"] = res["wall_s"] / r["wall_s"]
                 if b2_cpu:
-                    b2["ratio_cpu"][f"{res['mode']}/{device}"] = res["cpu_s"] / b2_cpu
+                    b2["ratio_cpu"][f"{label}/{device}"] = res["cpu_s"] / b2_cpu
         if scaling and brian2_devices:
             device = brian2_devices[0]
             for row in out["scaling"]:
@@ -255,30 +339,33 @@ def _print_tables(out: dict[str, Any]) -> None:
     first = out["results"][0]
     step = next((r for r in out["results"] if r["mode"] == "step"), None)
     table = Table(
-        title=f"CUBA: {first['neurons']:,} neurons, {first['synapses']:,} synapses, "
-              f"{first['duration_s']:g} s simulated, median of {first['repeats']}",
+        title=f"{first['network'].upper()}: {first['neurons']:,} neurons, "
+              f"{first['synapses']:,} synapses, {first['duration_s']:g} s simulated, median of "
+              f"{first['repeats']}",
         caption=(f"step: one call per {step['substeps']}-step tick; " if step else "")
-        + "x RT: simulated / wall time; ns/event and ns/update: whole wall time over each count; "
+        + "x RT: simulated / wall time; ns/event and ns/update: whole wall time over each count "
+        "(dense updates); effective: share of neuron updates actually done; "
         "* compile loaded from cache",
     )
-    for col in ("engine", "mode", "wall s", "cpu s", "x RT", "compile s", "rate Hz",
-                "ns/event", "ns/update"):
-        table.add_column(col, justify="left" if col in ("engine", "mode") else "right")
+    for col in ("engine", "execution", "mode", "wall s", "cpu s", "x RT", "compile s",
+                "rate Hz", "ns/event", "ns/update", "effective"):
+        table.add_column(col, justify="left" if col in ("engine", "execution", "mode")
+                         else "right")
     for r in out["results"]:
-        table.add_row("neurofit", r["mode"], f"{r['wall_s']:.3f}", f"{r['cpu_s']:.3f}",
-                      f"{r['realtime_factor']:.1f}",
+        table.add_row("neurofit", r["execution"], r["mode"], f"{r['wall_s']:.3f}",
+                      f"{r['cpu_s']:.3f}", f"{r['realtime_factor']:.1f}",
                       f"{r['compile_s']:.2f}" + ("*" if r["jit_cache_hit"] else ""),
                       f"{r['mean_rate_hz']:.2f}", f"{r['ns_per_synaptic_event']:.2f}",
-                      f"{r['ns_per_neuron_update']:.2f}")
+                      f"{r['ns_per_neuron_update']:.2f}", f"{r['effective_fraction']:.1%}")
     b2 = out.get("brian2")
     for r in (b2 or {}).get("results", []):
         if "error" in r:
-            table.add_row("brian2", r["device"], "[red]failed[/red]", *[""] * 6)
+            table.add_row("brian2", "time-stepped", r["device"], "[red]failed[/red]", *[""] * 7)
             continue
         cpu = _brian2_cpu_s(r)
-        table.add_row("brian2", r["device"], f"{r['wall_s']:.3f}",
+        table.add_row("brian2", "time-stepped", r["device"], f"{r['wall_s']:.3f}",
                       f"{cpu:.3f}" if cpu else "", f"{r['duration_s'] / r['wall_s']:.1f}",
-                      f"{r['compile_s']:.2f}", f"{r['mean_rate_hz']:.2f}", "", "")
+                      f"{r['compile_s']:.2f}", f"{r['mean_rate_hz']:.2f}", "", "", "")
     console.print(table)
     if b2 and b2["ratio"]:
         ratios = ", ".join(f"{k} {v:.2f}" for k, v in b2["ratio"].items())
@@ -307,7 +394,10 @@ def _print_tables(out: dict[str, Any]) -> None:
 
 
 def bench_engine(
-    network: Annotated[NetworkName, typer.Option(help="Benchmark network.")] = NetworkName.cuba,
+    network: Annotated[
+        NetworkName,
+        typer.Option(help="cuba: Brian2's CUBA; sparse: mostly at rest, rare input events."),
+    ] = NetworkName.cuba,
     duration_s: Annotated[float, typer.Option(help="Simulated seconds per repeat.")] = 10.0,
     mode: Annotated[Mode, typer.Option(help="run: one call; step: one call per tick.")] = Mode.run,
     substeps: Annotated[int, typer.Option(min=1, help="Steps per step() call (tick).")] = 10,
@@ -317,16 +407,24 @@ def bench_engine(
         bool, typer.Option(help="Add 1k, 4k and 16k neuron rows at a fixed fan-in.")
     ] = False,
     brian2_python: Annotated[
-        Path | None, typer.Option(help="Interpreter with Brian2: run benchmarks/brian2_cuba.py.")
+        Path | None,
+        typer.Option(help="Interpreter with Brian2 (and numpy) to run Brian2's CUBA script, "
+                          "which ships with neurofit (scripts/_bench_assets/brian2_cuba.py)."),
     ] = None,
     brian2_device: Annotated[
         list[str] | None,
         typer.Option(help="Brian2 device(s) to time (repeatable); default both."),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Network seed (same for every repeat).")] = 0,
+    execution: Annotated[
+        Execution,
+        typer.Option(help="Execution model(s) to time: every neuron every step, or only "
+                          "neurons with input or not at rest; both: a row each."),
+    ] = Execution.time_stepped,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Wall time of the spike engine on CUBA (run and/or step mode), optionally next to Brian2."""
+    """Wall time of the spike engine on CUBA or a sparse network (run and/or step mode,
+    time-stepped and/or event-driven execution), optionally next to Brian2."""
     if not duration_s > 0:
         raise typer.BadParameter(f"must be > 0, got {duration_s}", param_hint="--duration-s")
     devices = tuple(brian2_device) if brian2_device else BRIAN2_DEVICES
@@ -338,9 +436,13 @@ def bench_engine(
 
     err = Console(stderr=True)
     log = None if as_json else (lambda msg: err.log(msg))
+    if brian2_python is not None and network is not NetworkName.cuba:
+        raise typer.BadParameter("Brian2's script simulates CUBA only; drop --brian2-python "
+                                 f"or use --network cuba (got {network.value!r})",
+                                 param_hint="--brian2-python")
     out, errors = run_bench(duration_s, mode.value, substeps, neurons, repeats, scaling,
-                            brian2_python, devices, seed, log)
-    out["network"] = network.value
+                            brian2_python, devices, seed, log, execution=execution.value,
+                            network=network.value)
     if as_json:
         typer.echo(json.dumps(out))
     else:

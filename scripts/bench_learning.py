@@ -5,11 +5,17 @@ JSON-able dict); ``--task`` picks one. The first:
 
 - ``invpend``: Gymnasium's ``InvertedPendulum-v5``, learned from reward alone. NeuroFit in
   reward mode (``AgentConfig(mode="reward")`` defaults) and, with the ``rl`` extra, SB3 PPO with
-  its defaults, each measured by :mod:`neurofit.agents.threshold_runs`: after every 2,048
+  its defaults, each measured by :mod:`neurofit.scripts.bench.threshold_runs`: after every 2,048
   training steps, 10 deterministic evaluation episodes (learning frozen) from fixed seeds; the
   figure is the training steps at the first evaluation whose mean return reaches 950 (the
   env's ``reward_threshold``), ``null`` for a seed that never does within ``--max-steps``
   (its best mean evaluation return is reported beside it).
+
+- ``reacher``: Gymnasium's ``Reacher-v5`` in error mode through ``make_with_error``
+  (:mod:`neurofit.scripts.bench.reacher`): NeuroFit learning online for ``--max-steps`` (default
+  20,000) env steps against its reflex alone and SB3 PPO (defaults) trained for ``--ppo-steps``
+  (default 10x as many), same seeds; the figure is the mean return of 50 frozen evaluation
+  episodes from fixed seeds.
 
 Runs go one after the other (one core each), NeuroFit's seeds first, then PPO's.
 """
@@ -31,7 +37,7 @@ import typer
 __all__ = ["TASKS", "BenchOptions", "register", "run_invpend", "summarize"]
 
 #: ``progress(label, max_steps, threshold)`` returns the progress callback of one run
-#: (:data:`~neurofit.agents.threshold_runs.ProgressFn`), or None.
+#: (:data:`~neurofit.scripts.bench.threshold_runs.ProgressFn`), or None.
 ProgressFactory = Callable[[str, int, float], Any]
 
 
@@ -41,14 +47,16 @@ class BenchOptions:
 
     Attributes:
         seeds: one run per seed and learner.
-        max_steps: training budget per run (env steps).
+        max_steps: training budget per run (env steps; None: the task's default).
         ppo: also run the PPO baseline (when the ``rl`` extra is installed).
+        ppo_steps: PPO's budget where the task sets it apart (None: the task's default).
         progress: makes one progress callback per run (``None``: silent).
     """
 
     seeds: tuple[int, ...] = (0,)
-    max_steps: int = 300_000
+    max_steps: int | None = None
     ppo: bool = True
+    ppo_steps: int | None = None
     progress: ProgressFactory | None = None
 
 
@@ -74,8 +82,9 @@ def _progress(opts: BenchOptions, label: str, threshold: float) -> Any:
 
 def run_invpend(opts: BenchOptions) -> dict[str, Any]:
     """NeuroFit reward mode and PPO on InvertedPendulum-v5 (see the module docstring)."""
+    opts = dataclasses.replace(opts, max_steps=opts.max_steps or 300_000)
     from neurofit.agents.neurofit_agent import AgentConfig
-    from neurofit.agents.threshold_runs import EVAL_SEED, neurofit_steps_to_threshold
+    from neurofit.scripts.bench.threshold_runs import EVAL_SEED, neurofit_steps_to_threshold
 
     env_id, threshold, eval_every, eval_episodes = "InvertedPendulum-v5", 950.0, 2048, 10
     protocol = {"eval_every": eval_every, "eval_episodes": eval_episodes,
@@ -99,7 +108,7 @@ def run_invpend(opts: BenchOptions) -> dict[str, Any]:
     runs = [r.as_dict() for r in nf_runs]
     if opts.ppo:
         try:
-            from neurofit.agents.ppo import ppo_steps_to_threshold, require_rl
+            from neurofit.scripts.bench.threshold_runs import ppo_steps_to_threshold, require_rl
 
             require_rl()
         except ImportError as exc:
@@ -121,10 +130,10 @@ def run_invpend(opts: BenchOptions) -> dict[str, Any]:
 
 
 def _adaptation_task(name: str) -> Callable[[BenchOptions], dict[str, Any]]:
-    """An error-mode task of :mod:`neurofit.agents.adaptation_benchmarks` as a bench task."""
+    """An error-mode task of :mod:`neurofit.scripts.bench.adaptation` as a bench task."""
 
     def run(opts: BenchOptions) -> dict[str, Any]:
-        from neurofit.agents.adaptation_benchmarks import TASKS as ADAPTATION
+        from neurofit.scripts.bench.adaptation import TASKS as ADAPTATION
 
         fn, n_runs = ADAPTATION[name]
         advance = (opts.progress(name, n_runs(len(opts.seeds)), math.inf)
@@ -132,13 +141,28 @@ def _adaptation_task(name: str) -> Callable[[BenchOptions], dict[str, Any]]:
         return fn(seeds=opts.seeds,
                   progress=(lambda: advance(1, None)) if advance is not None else None)
 
-    run.__doc__ = f"The ``{name}`` task (see :mod:`neurofit.agents.adaptation_benchmarks`)."
+    run.__doc__ = f"The ``{name}`` task (see :mod:`neurofit.scripts.bench.adaptation`)."
     return run
+
+
+def run_reacher_task(opts: BenchOptions) -> dict[str, Any]:
+    """Error mode on Reacher-v5 against the reflex alone and PPO (module docstring)."""
+    from neurofit.scripts.bench.reacher import run_reacher
+
+    def progress(label: str, total: int) -> Callable[[int], None] | None:
+        if opts.progress is None:
+            return None
+        advance = opts.progress(label, total, math.inf)
+        return lambda steps: advance(steps, None)
+
+    return run_reacher(seeds=opts.seeds, train_steps=opts.max_steps or 20_000,
+                       ppo_steps=opts.ppo_steps, ppo=opts.ppo, progress=progress)
 
 
 #: Task name → function of the options, returning a JSON-ready dict.
 TASKS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "invpend": run_invpend,
+    "reacher": run_reacher_task,
     **{name: _adaptation_task(name)
        for name in ("hover-payload", "track-disturbed", "arm-payload")},
 }
@@ -163,6 +187,32 @@ def _print_adaptation(result: dict[str, Any]) -> None:
     for key in ("crashes", "met"):
         if key in result:
             console.print(f"{key}: {result[key]}")
+
+
+def _print_reacher(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    p = result["protocol"]
+    table = Table(title=f"{result['env_id']} (error mode): mean return of {p['eval_episodes']} "
+                        "frozen evaluation episodes (fixed seeds), higher is better")
+    table.add_column("learner")
+    table.add_column("env steps", justify="right")
+    table.add_column("mean ± sd over seeds", justify="right")
+    table.add_column("per seed", justify="right")
+    for name, key, steps in (("NeuroFit (error mode)", "return_neurofit", p["train_steps"]),
+                             ("reflex alone (PD)", "return_reflex", 0),
+                             ("PPO (SB3 defaults)", "return_ppo", p["ppo_steps"])):
+        value = result.get(key)
+        if value is not None:
+            table.add_row(name, f"{steps:,}", f"{value['mean']:.3f} ± {value['std']:.3f}",
+                          ", ".join(f"{v:.3f}" for v in value["per_seed"]))
+    console = Console()
+    console.print(table)
+    if result.get("ppo_skipped"):
+        console.print(f"PPO skipped: {result['ppo_skipped']}")
+    console.print(f"NeuroFit − reflex (paired by seed): {result['neurofit_minus_reflex']:+.3f}; "
+                  f"met: {result['met']}; wall time {result['wall_s']:.0f} s")
 
 
 def _parse_seeds(text: str) -> tuple[int, ...]:
@@ -246,15 +296,19 @@ def register(bench_app: typer.Typer) -> None:
         task: Annotated[str, typer.Option(
             help=f"Which task: {', '.join(TASKS)}.")] = "invpend",
         seeds: Annotated[str, typer.Option(help="Comma-separated seeds, one run each.")] = "0",
-        max_steps: Annotated[int, typer.Option(
-            min=1, help="Training budget per run (env steps).")] = 300_000,
+        max_steps: Annotated[int | None, typer.Option(
+            min=1, help="Training budget per run (env steps); default 300,000 (invpend), "
+                        "20,000 (reacher).")] = None,
         ppo: Annotated[bool, typer.Option(
             help="Also run the PPO baseline (needs the rl extra).")] = True,
+        ppo_steps: Annotated[int | None, typer.Option(
+            min=1, help="reacher: PPO's training steps (default 10x --max-steps; fewer for a "
+                        "quick run).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
         progress: Annotated[bool, typer.Option(
             help="Show a progress bar (on stderr with --json).")] = True,
     ) -> None:
-        """Env steps to learn a task from reward: NeuroFit (reward mode) against PPO."""
+        """Learning benchmarks: NeuroFit against PPO (and its reflex alone in error mode)."""
         from neurofit.scripts._machine import machine_info
 
         if task not in TASKS:
@@ -262,7 +316,7 @@ def register(bench_app: typer.Typer) -> None:
                                      param_hint="--task")
         bar, factory = _progress_bar(progress, stderr=as_json)
         opts = BenchOptions(seeds=_parse_seeds(seeds), max_steps=max_steps, ppo=ppo,
-                            progress=factory)
+                            ppo_steps=ppo_steps, progress=factory)
         start = time.perf_counter()
         with bar:
             result = TASKS[task](opts)
@@ -272,5 +326,7 @@ def register(bench_app: typer.Typer) -> None:
             typer.echo(json.dumps(result, indent=2))
         elif result["task"] == "invpend":
             _print_table(result)
+        elif result["task"] == "reacher":
+            _print_reacher(result)
         else:
             _print_adaptation(result)

@@ -15,15 +15,19 @@ from typing import Annotated, Any
 
 import typer
 
+from neurofit.scripts.replay import VIDEO_FPS
+
 __all__ = ["register"]
 
 ENV_ID = "neurofit/QuadHoverPayload-v0"
 PAYLOAD_AT_S = 2.0
+#: the window of the demo's score: the flight's last seconds (after adaptation)
+LAST_S = 5.0
 
 
 def _fly(kind: str, seconds: float, seed: int, on_step: Any,
          record_to: Path | None = None) -> dict[str, Any]:
-    """One seeded flight; per-step time, altitude error, position error norm, rotor power.
+    """One seeded flight; per-step time, altitude error, tracking error (m), rotor power.
 
     With ``record_to``, the flight (and the agent's spikes) is recorded there for replay.
     """
@@ -32,47 +36,42 @@ def _fly(kind: str, seconds: float, seed: int, on_step: Any,
 
     from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
     from neurofit.agents.reflex import QuadReflex
+    from neurofit.agents.rollout import ReflexAgent, StepResult, run_episode
     from neurofit.envs.recording import EpisodeRecorder
+    from neurofit.envs.tracking import tracking_error_m
 
     env = gym.make(ENV_ID, max_episode_steps=round(seconds * 100))
     steps = round(seconds / env.unwrapped.dt)
-    agent = reflex = None
+    agent = None
     if kind == "neurofit":
         agent = NeuroFitAgent.from_env(env, AgentConfig(seed=seed))
     if record_to is not None:
         env = EpisodeRecorder(env, record_to, agent, metadata={"source": "neurofit demo"})
-    obs, info = env.reset(seed=seed)
-    if agent is not None:
-        agent.reset()
+    if agent is None:
+        controller: Any = ReflexAgent(QuadReflex(env, integral=kind == "pid"))
     else:
-        reflex = QuadReflex(env, integral=kind == "pid")
-        reflex.reset()
-        zero = np.zeros(3)
+        controller = agent
     t, dz, err, power = [], [], [], []
-    for _ in range(steps):
-        action = agent.act(obs) if agent else reflex.act(obs, zero)
-        obs, reward, terminated, truncated, info = env.step(action)
-        if agent:
-            agent.observe(obs, reward, terminated, info)
-        truth = info["target_pos"] - info["qpos"][:3]
-        t.append(info["time_s"])
-        dz.append(-truth[2])
-        err.append(float(np.linalg.norm(truth)))
-        power.append(info["power_w"])
+
+    def on_tick(s: StepResult) -> None:
+        t.append(s.info["time_s"])
+        dz.append(s.info["qpos"][2] - s.info["target_pos"][2])
+        err.append(tracking_error_m(s.info))
+        power.append(s.info["power_w"])
         on_step()
-        if terminated or truncated:
-            break
+
+    run_episode(controller, env, seed, on_step=on_tick, max_steps=steps)
     env.close()
     return {"t": np.array(t), "dz": np.array(dz), "err": np.array(err),
-            "power": np.array(power), "agent": agent}
+            "power": np.array(power), "agent": agent, "dt": float(env.unwrapped.dt),
+            "band_m": env.unwrapped.scale_band_m}
 
 
-def _last_rms(flight: dict[str, Any], seconds: float = 5.0) -> float:
-    """RMS position error over a flight's last ``seconds``."""
-    import numpy as np
+def _last_rms_mm(flight: dict[str, Any], seconds: float = LAST_S) -> float:
+    """RMS tracking error (mm) over a flight's last ``seconds`` (its last steps)."""
+    from neurofit.envs.tracking import rms_tracking_error_mm
 
-    window = flight["t"] >= flight["t"][-1] - seconds
-    return float(np.sqrt(np.mean(flight["err"][window] ** 2)))
+    return rms_tracking_error_mm(flight["err"][-round(seconds / flight["dt"]):])
 
 
 def _plot(flights: dict[str, dict[str, Any]], path: Path) -> None:
@@ -84,10 +83,10 @@ def _plot(flights: dict[str, dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
     styles = {"PD reflex": ":", "PID": "--", "NeuroFit": "-"}
     for name, flight in flights.items():
-        ax.plot(flight["t"], 100 * flight["dz"], styles[name], label=name)
+        ax.plot(flight["t"], 1000 * flight["dz"], styles[name], label=name)
     ax.axvline(PAYLOAD_AT_S, color="grey", lw=0.8)
     ax.text(PAYLOAD_AT_S, ax.get_ylim()[0], " +30% payload", va="bottom", color="grey")
-    ax.set(xlabel="time (s)", ylabel="altitude error (cm)",
+    ax.set(xlabel="time (s)", ylabel="height above target (mm)",
            title="Micro quadrotor: hover, then a payload")
     ax.legend()
     fig.savefig(path, dpi=120)
@@ -99,11 +98,11 @@ def demo(
     seed: Annotated[int, typer.Option(min=0, help="Seed of env and agent.")] = 0,
     out_dir: Annotated[Path, typer.Option(help="Where the plot (and video) go.")] = Path(
         "demo_out"),
-    profile: Annotated[str, typer.Option(
-        help="Hardware profile of the energy line (the estimated neurofit-analog follows)."
-    )] = "loihi",
+    profiles: Annotated[str, typer.Option(
+        help="Neuromorphic hardware profiles, comma-separated: one energy line each."
+    )] = "loihi,neurofit-analog",
     video: Annotated[bool, typer.Option(help="Render the NeuroFit flight to MP4 (EGL).")] = True,
-    fps: Annotated[float, typer.Option(min=1.0, help="Video frames per second.")] = 15.0,
+    fps: Annotated[float, typer.Option(min=1.0, help="Video frames per second.")] = VIDEO_FPS,
 ) -> None:
     """Hover, payload, adaptation: PD vs PID vs NeuroFit, and what the spiking brain costs."""
     import numpy as np
@@ -112,7 +111,9 @@ def demo(
     from rich.table import Table
 
     import neurofit.envs  # noqa: F401  (registers the env ids)
+    from neurofit.envs.tracking import rms_tracking_error_mm
 
+    names = _spiking_profiles(profiles)  # before flying: a typo costs no flight
     console = Console()
     flight_dir = out_dir / "flight"
     if flight_dir.exists():  # the demo's own output of a previous run
@@ -126,35 +127,59 @@ def demo(
             flights[name] = _fly(kind, seconds, seed, lambda t=task: progress.advance(t),
                                  record_to=flight_dir if kind == "neurofit" else None)
 
-    table = Table(title="Position error (true, not sensed)")
-    for col in ("controller", "before payload cm", "worst sag cm", "last 5 s RMS cm",
-                "rotor power W"):
+    table = Table(title="Tracking error: true distance from the drone to its target, mm")
+    for col in ("controller", f"RMS tracking error (mm), t < {PAYLOAD_AT_S:g} s",
+                "worst sag (mm)", f"RMS tracking error (mm), last {LAST_S:g} s",
+                "rotor power (W)"):
         table.add_column(col, justify="left" if col == "controller" else "right")
     for name, f in flights.items():
         before = f["t"] < PAYLOAD_AT_S
         table.add_row(
-            name, f"{100 * np.sqrt(np.mean(f['err'][before] ** 2)):.2f}",
-            f"{100 * max(0.0, -f['dz'].min()):.1f}",
-            f"{100 * _last_rms(f):.2f}",
+            name, f"{rms_tracking_error_mm(f['err'][before]):.2f}",
+            f"{1000 * max(0.0, -f['dz'].min()):.1f}",
+            f"{_last_rms_mm(f):.2f}",
             f"{np.mean(f['power']):.2f}")
     console.print(table)
-    pd_rms, nf_rms = (_last_rms(flights[name]) for name in ("PD reflex", "NeuroFit"))
-    console.print(f"NeuroFit removes [bold]{100 * (1 - nf_rms / pd_rms):.1f}%[/] of the error the "
-                  "reflex leaves, learning online from the error alone.")
+    pd_rms, nf_rms = (_last_rms_mm(flights[name]) for name in ("PD reflex", "NeuroFit"))
+    console.print(f"NeuroFit removes [bold]{100 * (1 - nf_rms / pd_rms):.1f}%[/] of the RMS "
+                  f"tracking error the reflex leaves over the last {LAST_S:g} s, learning online "
+                  "from the error alone.")
 
     from neurofit.agents.energy_report import energy_line
 
-    for name in dict.fromkeys((profile, "neurofit-analog")):
+    for name in names:
         console.print(energy_line(flights["NeuroFit"]["agent"], flights["NeuroFit"]["power"],
                                   profile=name))
     out_dir.mkdir(parents=True, exist_ok=True)
     plot = out_dir / "demo_flight.png"
     _plot(flights, plot)
     console.print(f"comparison plot: {plot}")
-    _media(flight_dir, out_dir, video, fps, console)
+    _media(flight_dir, out_dir, video, fps, console, flights["NeuroFit"]["band_m"])
 
 
-def _media(flight_dir: Path, out_dir: Path, video: bool, fps: float, console: Any) -> None:
+def _spiking_profiles(text: str) -> list[str]:
+    """The names in ``--profiles``, each a profile that can price a spiking network."""
+    from neurofit.neuromorphic.hardware import get_profile
+
+    names = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not names:
+        raise typer.BadParameter("give at least one profile, e.g. loihi,neurofit-analog",
+                                 param_hint="--profiles")
+    for name in names:
+        try:
+            prof = get_profile(name)
+        except (ValueError, OSError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--profiles") from None
+        if prof.kind != "neuromorphic":
+            raise typer.BadParameter(
+                f"{name} is a {prof.kind} profile; the demo prices the NeuroFit (spiking) "
+                "flight on neuromorphic ones (neurofit energy prices a DNN twin)",
+                param_hint="--profiles")
+    return names
+
+
+def _media(flight_dir: Path, out_dir: Path, video: bool, fps: float, console: Any,
+           band_m: float) -> None:
     """The NeuroFit flight's timeline (spikes, error, reward, power) and its video."""
     from neurofit.scripts.replay import write_episode_media
 
@@ -170,7 +195,9 @@ def _media(flight_dir: Path, out_dir: Path, video: bool, fps: float, console: An
         console.print(f"[yellow]no video ({type(exc).__name__}: {exc}); set MUJOCO_GL=egl on a "
                       "machine with EGL, or pass --no-video[/]")
         return
-    console.print(f"video: {mp4}  (replay it: neurofit replay {flight_dir} --check)")
+    console.print(f"video: {mp4}  (replay it: neurofit replay --run-dir {flight_dir} --check)")
+    console.print(f"  a still camera; green: the target, with a rod striped every "
+                  f"{1000 * band_m:g} mm beside it; orange: the payload, once attached")
 
 
 def register(app: typer.Typer) -> None:

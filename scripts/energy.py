@@ -10,7 +10,11 @@ Two sources of controllers (combine them freely):
 Every controller flies ``--episodes`` seeded episodes (learning on, as deployed; ``--frozen``
 turns it off); the report prices its exact operation counts on every profile of its kind
 (spiking networks on neuromorphic profiles, MLPs on DNN ones; a PD/PID runs on the flight MCU
-inside the avionics power) and prints one rich table, or one JSON object with ``--json``.
+inside the avionics power) and prints rich tables, or one JSON object with ``--json``. When a
+DNN profile is asked for but only spiking controllers were given, a ``feedback-mlp`` (the DNN
+twin: the same reflex plus an MLP learning from the same error) flies the same episodes, so
+every profile gets a row (``--no-dnn-twin``: it does not; a profile without a row is named in
+a note, with the reason).
 The library behind it is :mod:`neurofit.agents.energy_report`.
 """
 
@@ -64,52 +68,104 @@ def _opt(x: float | None, fmt: str) -> str:
     return "-" if x is None else format(x, fmt)
 
 
-def print_report(report: dict[str, Any], console: Any = None) -> None:
-    """The report as rich tables: scores, then controller × profile."""
-    from rich.console import Console
+#: Name columns keep up to this many characters on one line; a longer name folds, never cut.
+_NAME_MIN_WIDTH = 16
+
+
+def _name_column(table: Any, header: str, names: Sequence[str]) -> None:
+    """A left column that is never cut: as wide as its longest name up to
+    :data:`_NAME_MIN_WIDTH` characters (``neurofit-analog*``); longer names fold."""
+    width = min(max([len(header), *(len(n) for n in names)]), _NAME_MIN_WIDTH)
+    table.add_column(header, justify="left", overflow="fold", min_width=width)
+
+
+def _table(title: str) -> Any:
+    from rich import box
     from rich.table import Table
 
+    # one pad + the box's blank divider between columns, no outer edge: fits 100 columns
+    return Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), pad_edge=False,
+                 show_edge=False, title_justify="left")
+
+
+def print_report(report: dict[str, Any], console: Any = None) -> None:
+    """The report as rich tables: task score, activity per tick, then controller × profile.
+
+    Headers are short, two lines, with their unit; the legend under the tables spells them
+    out. Names are never cut, so the tables read at 100 columns.
+    """
+    from rich.console import Console
+
     if console is None:
-        console = Console()
+        console = Console(highlight=False)
         if not console.is_terminal:  # piped: no terminal width to respect
-            console = Console(width=200)
-    scores = Table(title="Task score (RMS position error over the last half of each episode)")
-    for col in ("controller", "what", "RMS error mm", "return", "episodes", "crashed",
-                "platform W"):
-        scores.add_column(col, justify="left" if col in ("controller", "what") else "right")
+            console = Console(width=200, highlight=False)
+    names = list(report["task_score"])
+    scores = _table("Task score: RMS tracking error over the last half of each episode")
+    _name_column(scores, "controller", names)
+    scores.add_column("what", overflow="fold", ratio=1)
+    for col in ("RMS\nmm", "return", "episodes", "crashed", "platform\nW"):
+        scores.add_column(col, justify="right", no_wrap=True, overflow="fold")
     for name, s in report["task_score"].items():
         scores.add_row(name, report["controllers"][name].get("text", ""),
                        f"{s['rms_error_m'] * 1e3:.2f}", f"{s['return']:.1f}",
                        str(s["episodes"]), str(s["crashed"]),
                        f"{report['platform_power_w'][name]:.3f}")
     console.print(scores)
+    console.print()
+
+    rows = report["rows"]
+    first = {}  # activity per tick does not depend on the profile: one row per controller
+    for r in rows:
+        if r["kind"] in ("snn", "dnn"):
+            first.setdefault(r["controller"], r)
+    if first:
+        act = _table("Activity per control tick (the same on every profile)")
+        _name_column(act, "controller", list(first))
+        for col in ("spikes\nHz/neuron", "spiking\n%/step", "synaptic\nevents",
+                    "neuron\nupdates", "weight\nupdates", "MAC+act"):
+            act.add_column(col, justify="right", no_wrap=True, overflow="fold")
+        for name, r in first.items():
+            frac = r["spike_fraction_per_step"]
+            act.add_row(name, _opt(r["spike_rate_hz"], ".2f"),
+                        _opt(None if frac is None else 100 * frac, ".3f"),
+                        _opt(r["synaptic_events_per_inference"], ",.0f"),
+                        _opt(r["neuron_updates_per_inference"], ",.0f"),
+                        _opt(r["weight_updates_per_inference"], ",.0f"),
+                        _opt(r["macs_per_inference"], ",.0f"))
+        console.print(act)
+        console.print()
+
     mis = report["mission"]
-    table = Table(title=f"Compute energy per inference (1 control tick) and {mis['name']} "
-                        f"endurance ({mis['battery_usable_j'] / 1e3:.2f} kJ usable, "
-                        f"avionics {mis['avionics_w']:g} W)")
-    cols = ("controller", "profile", "J/inf dynamic", "of it learning", "J/inf static",
-            "compute W", "Hz/neuron", "spiking %/step", "syn. events/inf", "MAC+act/inf",
-            "% of platform", "endurance min", "Δ vs DNN s")
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("controller", "profile") else "right")
-    for r in report["rows"]:
-        frac = r["spike_fraction_per_step"]
+    table = _table(f"Compute energy per inference (1 control tick) and {mis['name']} endurance "
+                   f"({mis['battery_usable_j'] / 1e3:.2f} kJ usable, avionics "
+                   f"{mis['avionics_w']:g} W)")
+    _name_column(table, "controller", [r["controller"] for r in rows])
+    _name_column(table, "profile", [r["profile"] + ("*" if r["estimate"] else "") for r in rows])
+    for col in ("dynamic\nJ/inf", "learning\nJ/inf", "static\nJ/inf", "compute\nW",
+                "% of\nrotor W", "flight\nmin", "Δ vs\nDNN s"):
+        table.add_column(col, justify="right", no_wrap=True, overflow="fold")
+    for r in rows:
         table.add_row(
             r["controller"], r["profile"] + ("*" if r["estimate"] else ""),
             _fmt_j(r["dynamic_j_per_inference"]), _fmt_j(r["learning_j_per_inference"]),
-            _fmt_j(r["static_j_per_inference"]),
-            f"{_fmt_w(r['static_w'])} + {_fmt_w(r['dynamic_w'])}",
-            _opt(r["spike_rate_hz"], ".2f"), _opt(None if frac is None else 100 * frac, ".3f"),
-            _opt(r["synaptic_events_per_inference"], ",.0f"),
-            _opt(r["macs_per_inference"], ",.0f"),
+            _fmt_j(r["static_j_per_inference"]), _fmt_w(r["compute_w"]),
             _opt(r["compute_pct_of_platform"], ".3f"), f"{r['endurance_s'] / 60:.3f}",
             _opt(r["endurance_vs_dnn_s"], "+.1f"),
         )
     console.print(table)
-    console.print("* estimated profile (see `neurofit.neuromorphic.hardware` notes). Hz/neuron: "
-                  "spikes per neuron per second of flight; spiking %/step: spikes / neuron "
-                  "updates. Δ vs DNN: endurance change against the reference DNN row at the "
-                  "same platform power.")
+    console.print()
+    console.print(
+        "* estimated profile (see neurofit.neuromorphic.hardware notes). Per inference (one "
+        "control tick): dynamic J = the tick's operations, learning J = the part of it spent "
+        "learning; static J = the device's idle power x one tick; compute W = static + dynamic "
+        "power; % of rotor W = compute W / platform (rotor) power; flight min = endurance on "
+        "the mission's battery; Δ vs DNN s = endurance change against the reference DNN row "
+        "at the same platform power. Activity: Hz/neuron = spikes per neuron per second of "
+        "flight; %/step = spikes / neuron updates; MAC+act = multiply-accumulates and "
+        "activations of a dense network.", markup=False, highlight=False)
+    for note in report.get("notices", []):
+        console.print(f"note: {note}", markup=False, highlight=False)
     ratio = report.get("ratio_vs_dnn")
     if ratio:
         s = ratio["snn"]
@@ -125,7 +181,7 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
             f"({s['spike_rate_hz']:.2f} Hz/neuron). NeuroFit's dynamic J splits into neuron "
             f"updates {_fmt_j(parts.get('neuron_j'))}, synaptic events "
             f"{_fmt_j(parts.get('synaptic_j'))}, learning {_fmt_j(parts.get('learning_j'))}, "
-            f"spikes {_fmt_j(parts.get('spikes_j'))}."
+            f"spikes {_fmt_j(parts.get('spikes_j'))}.", highlight=False
         )
 
 
@@ -230,6 +286,9 @@ def energy_command(
     mlp_lr: Annotated[float, typer.Option(min=0.0, help="feedback-mlp: SGD step.")] = 0.02,
     frozen: Annotated[bool, typer.Option(
         "--frozen", help="Switch learning off (no weight updates are charged).")] = False,
+    dnn_twin: Annotated[bool, typer.Option(
+        help="When a DNN profile is asked for and no DNN controller is given, also fly a "
+             "feedback-mlp (the spiking controller's DNN twin) on the same episodes.")] = True,
     plot: Annotated[Path | None, typer.Option(help="Write the power/energy plot here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -282,15 +341,24 @@ def energy_command(
 
     seeds = list(range(seed, seed + episodes))
     measurements = []
+    notices: list[str] = []
     try:
         with _Progress(True, len(controllers) * episodes) as step:
             for name, factory, env, ekw in controllers:
                 measurements.append(er.measure_controller(
                     name, factory, env, seeds, env_kwargs=ekw,
                     on_episode=lambda r, n=name: step(f"{n}: seed {r.seed}")))
+        if dnn_twin:
+            twin = _measure_dnn_twin(measurements, controllers, profs, seeds,
+                                     _fresh_factory("feedback-mlp", base, hidden, mlp_lr, frozen),
+                                     notices)
+            if twin is not None:
+                measurements.append(twin)
         report = er.energy_report(measurements, profs, mission)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
+    notices += _missing_profile_notices(report["rows"], profs, dnn_twin)
+    report["notices"] = notices
     report["env_id"] = controllers[0][2]
     report["learning"] = not frozen
     if plot is not None:
@@ -301,6 +369,55 @@ def energy_command(
     print_report(report)
     if plot is not None:
         typer.echo(f"plot: {report['plot']}")
+
+
+#: Name of the DNN twin's rows (the ``--agent`` name of the same controller).
+DNN_TWIN = "feedback-mlp"
+
+
+def _measure_dnn_twin(measurements: Sequence[Any], controllers: Sequence[tuple[str, Any, str,
+                      dict[str, Any]]], profs: Sequence[Any], seeds: Sequence[int],
+                      factory: Any, notices: list[str]) -> Any:
+    """A feedback-mlp flown on the first spiking controller's episodes, when DNN profiles were
+    asked for but no DNN controller was measured (else they would have no row); or None."""
+    from neurofit.agents import energy_report as er
+
+    dnn_profiles = [p.name for p in profs if p.kind == "dnn"]
+    snn = [(m, c) for m, c in zip(measurements, controllers, strict=True) if m.kind == "snn"]
+    if not dnn_profiles or not snn or any(m.kind == "dnn" for m in measurements):
+        return None
+    m, (_, _, env_id, ekw) = snn[0]
+    try:
+        with _Progress(True, len(seeds)) as step:
+            twin = er.measure_controller(DNN_TWIN, factory, env_id, seeds, env_kwargs=ekw,
+                                         on_episode=lambda r: step(f"{DNN_TWIN}: seed {r.seed}"))
+    except ValueError as exc:  # an env the feedback MLP cannot fly
+        notices.append(f"{', '.join(dnn_profiles)}: no DNN twin of {m.name} ({exc})")
+        return None
+    notices.append(
+        f"{DNN_TWIN} ({twin.info.get('text', 'MLP')}) was added as the DNN twin of {m.name} for "
+        f"{', '.join(dnn_profiles)}: the same {len(seeds)} episode(s) of {env_id}; "
+        "--no-dnn-twin leaves it out.")
+    return twin
+
+
+def _missing_profile_notices(rows: Sequence[dict[str, Any]], profs: Sequence[Any],
+                             dnn_twin: bool) -> list[str]:
+    """Why a requested profile has no row: it prices the other kind of network."""
+    priced = {r["profile"] for r in rows}
+    out = []
+    for p in profs:
+        if p.name in priced:
+            continue
+        if p.kind == "dnn":
+            out.append(f"{p.name}: no row — a DNN profile prices dense networks and no DNN "
+                       "controller was measured (give --agent feedback-mlp"
+                       f"{'' if dnn_twin else ', or leave out --no-dnn-twin'}).")
+        else:
+            out.append(f"{p.name}: no row — a neuromorphic profile prices spiking networks and "
+                       "no spiking controller was measured (give --agent neurofit or a NeuroFit "
+                       "--run-dir).")
+    return out
 
 
 def _json_default(o: Any) -> Any:

@@ -3,8 +3,9 @@
     neurofit evaluate --run-dir runs/hover --episodes 10 --baselines pd,pid,random
     neurofit evaluate --run-dir runs/hover-sweep --json     # every seed_<k> run of a sweep
 
-Prints a table (agent, return, RMS error, spike rate, ops per tick, compute energy per tick with
-and without the profile's static power),
+Prints a table (agent, return, RMS tracking error in mm over the whole episode — n/a for envs
+without a position target, see :mod:`neurofit.envs.tracking` — spike rate, ops per tick, compute
+energy per tick with and without the profile's static power),
 or with ``--json`` one JSON object (:func:`neurofit.agents.training.evaluate`'s dict).
 """
 
@@ -22,7 +23,7 @@ __all__ = ["register"]
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) \
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) \
         else format(value, spec)
 
 
@@ -45,6 +46,7 @@ def evaluate(
 ) -> None:
     """Evaluate a run's agent (learning off) and baselines on the same seeded episodes."""
     from neurofit.agents.training import evaluate as run_evaluate
+    from neurofit.scripts.train import os_error_message
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
@@ -53,6 +55,9 @@ def evaluate(
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:  # e.g. --record on a full or read-only disk
+        typer.echo(f"error: {os_error_message(exc)}", err=True)
+        raise typer.Exit(1) from None
     if json_:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -60,16 +65,18 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{result['env_id']}: {episodes} episode(s), seed {seed}, learning off")
+    table = Table(title=f"{result['env_id']}: {episodes} episode(s), seed {seed}, learning off; "
+                        "RMS tracking error over the whole episode, mean of episodes")
     table.box = box.SIMPLE_HEAD
     table.padding = (0, 1)
-    for col in ("agent", "return", "sd", "RMS error", "spike Hz", "ops/tick", "µJ/tick",
-                "dyn µJ/tick"):
+    for col in ("agent", "return", "sd", "RMS tracking error (mm)", "spike Hz", "ops/tick",
+                "µJ/tick", "dyn µJ/tick"):
         table.add_column(col, justify="left" if col == "agent" else "right",
                          no_wrap=col == "agent")
     for name, m in result["agents"].items():
         table.add_row(name, _fmt(m.get("return")), _fmt(m.get("return_std"), ".2g"),
-                      _fmt(m.get("rms_error"), ".3g"), _fmt(m.get("spike_rate_hz"), ".1f"),
+                      _fmt(m.get("rms_tracking_error_mm"), ".3g"),
+                      _fmt(m.get("spike_rate_hz"), ".1f"),
                       _fmt(m.get("ops_per_tick"), ",.0f"),
                       _fmt(_micro(m.get("compute_energy_per_tick_j"))),
                       _fmt(_micro(m.get("compute_dynamic_per_tick_j"))))

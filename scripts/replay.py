@@ -2,9 +2,9 @@
 
 ::
 
-    neurofit replay runs/hover                         # list the episodes
-    neurofit replay runs/hover --episode 3 --check     # re-simulate, fail unless bit-exact
-    neurofit replay runs/hover -e 3 --video ep3.mp4 --plot ep3.png
+    neurofit replay --run-dir runs/hover                      # list the episodes
+    neurofit replay --run-dir runs/hover --episode 3 --check  # re-simulate; fail unless exact
+    neurofit replay --run-dir runs/hover -e 3 --video ep3.mp4 --plot ep3.png
 
 The video stacks MuJoCo's offscreen rendering (``MUJOCO_GL=egl`` headless) over the episode's
 timeline (spike raster, error, reward, actuator and compute power) with a moving cursor.
@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["MediaResult", "register", "render_video", "write_episode_media"]
+__all__ = ["VIDEO_FPS", "MediaResult", "register", "render_video", "write_episode_media"]
 
 # MuJoCo picks its GL backend when first imported; headless machines need EGL. A user's own
 # MUJOCO_GL (glfw on a desktop) wins.
@@ -30,6 +30,9 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 #: ``quality="fast"`` turns shadows and reflections off: with software EGL they cost ~90 % of
 #: a frame (a 4096 px shadow map); the physics is untouched (visual model fields only).
 QUALITIES = ("fast", "full")
+#: Default video frame rate of every command that writes one (demo, replay): a frame every
+#: 4th step of a 100 Hz env, played back in real time.
+VIDEO_FPS = 25.0
 
 
 @dataclass
@@ -65,7 +68,7 @@ def render_video(
     episode: int,
     path: str | Path,
     *,
-    fps: float = 50.0,
+    fps: float = VIDEO_FPS,
     size: tuple[int, int] | None = (640, 480),
     timeline_height: int | None = None,
     quality: str = "fast",
@@ -95,7 +98,7 @@ def render_video(
     import numpy as np
 
     from neurofit.envs.replay import make_replay_env, replay_episode
-    from neurofit.scripts.timeline import draw_timeline
+    from neurofit.scripts.timeline import draw_timeline, energy_profile
 
     ep = rec.episode(episode)
     kwargs: dict[str, Any] = {}
@@ -140,7 +143,8 @@ def render_video(
                 width = _even16(w)
                 total = _even16(h + th)
                 th = total - h
-                tl = draw_timeline(ep, width_px=width, height_px=th)
+                tl = draw_timeline(ep, width_px=width, height_px=th,
+                                   profile=energy_profile(rec))
                 canvas = np.full((total, width, 3), 255, dtype=np.uint8)
                 probe = (h, w)
                 writer = imageio.get_writer(
@@ -226,7 +230,7 @@ def write_episode_media(
     *,
     video: str | Path | None = None,
     plot: str | Path | None = None,
-    fps: float = 50.0,
+    fps: float = VIDEO_FPS,
     quality: str = "fast",
     progress: bool = True,
 ) -> MediaResult:
@@ -239,12 +243,13 @@ def write_episode_media(
         plot: output PNG of the timeline alone (None: no plot).
     """
     from neurofit.envs.recorded import Recording, open_recording
-    from neurofit.scripts.timeline import save_timeline_png
+    from neurofit.scripts.timeline import energy_profile, save_timeline_png
 
     rec = path_or_rec if isinstance(path_or_rec, Recording) else open_recording(path_or_rec)
     result = MediaResult()
     if plot is not None:
-        result.plot = save_timeline_png(rec.episode(episode), plot)
+        result.plot = save_timeline_png(rec.episode(episode), plot,
+                                        profile=energy_profile(rec))
     if video is not None:
         v = render_video(rec, episode, video, fps=fps, quality=quality, progress=progress)
         v.plot = result.plot
@@ -263,13 +268,15 @@ def _parse_size(size: str) -> tuple[int, int]:
 
 
 def replay(
-    run_or_dataset: Annotated[
-        str,
-        typer.Argument(
+    ctx: typer.Context,
+    run_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--run-dir",
             help="Run directory, dataset directory, its data/ folder, main_data.hdf5, or a "
-            "local Minari dataset id."
+            "local Minari dataset id.",
         ),
-    ],
+    ] = None,
     episode: Annotated[
         int | None, typer.Option("--episode", "-e", help="Episode number (default 0).")
     ] = None,
@@ -283,7 +290,9 @@ def replay(
     ] = False,
     video: Annotated[Path | None, typer.Option(help="Write an MP4 here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the timeline PNG here.")] = None,
-    fps: Annotated[float, typer.Option(min=1.0, max=240.0, help="Video frame rate.")] = 50.0,
+    fps: Annotated[
+        float, typer.Option(min=1.0, max=240.0, help="Video frames per second.")
+    ] = VIDEO_FPS,
     size: Annotated[str, typer.Option(help="Rendered picture size WxH.")] = "640x480",
     quality: Annotated[
         str, typer.Option(help="fast (no shadows/reflections) or full (the env's look).")
@@ -300,17 +309,36 @@ def replay(
     ] = False,
 ) -> None:
     """Replay a recorded episode: check it bit-exact, render a video, plot its timeline."""
-    from rich.console import Console
+    import warnings
 
-    from neurofit.envs.recorded import RecordingError, open_recording
+    from rich.console import Console
+    from rich.markup import escape
+
+    from neurofit.envs.recorded import RebuiltMetadataWarning, RecordingError, open_recording
 
     out = Console()
     err = Console(stderr=True)
+    # the old form `neurofit replay PATH` keeps working (extra arguments are allowed, unlisted)
+    if len(ctx.args) > 1:
+        raise typer.BadParameter(f"unexpected argument(s) {' '.join(ctx.args)}")
+    positional = ctx.args[0] if ctx.args else None
+    if positional is not None and run_dir is not None:
+        raise typer.BadParameter("give the recording once, as --run-dir PATH")
+    run_or_dataset = run_dir if positional is None else positional
+    if run_or_dataset is None:
+        raise typer.BadParameter("give the run or dataset to replay", param_hint="--run-dir")
+    if positional is not None:  # the old form keeps working, and says what replaced it
+        err.print(f"note: `neurofit replay PATH` is deprecated; write `neurofit replay --run-dir "
+                  f"{positional}`", markup=False, highlight=False, soft_wrap=True)
     if quality not in QUALITIES:
         raise typer.BadParameter(f"quality must be one of {QUALITIES}, got {quality!r}")
     wh = _parse_size(size)
     try:
-        rec = open_recording(run_or_dataset)
+        with warnings.catch_warnings():  # a rebuilt metadata.json: printed as a notice below
+            warnings.simplefilter("ignore", RebuiltMetadataWarning)
+            rec = open_recording(run_or_dataset)
+        for notice in rec.notices:
+            err.print(f"[yellow]notice:[/yellow] {escape(notice)}", soft_wrap=True)
         out.print(
             f"[bold]{rec.path}[/bold]: {rec.env_id} · {rec.total_episodes} episode(s) · "
             f"recorded with neurofit {rec.versions.get('neurofit', '?')}, "
@@ -322,11 +350,11 @@ def replay(
                 out.print("add --check, --video out.mp4 or --plot out.png to replay an episode")
             return
         n = 0 if episode is None else episode
-        ep = rec.episode(n)
+        ep = rec.episode(n, verify=not check)  # --check reports a corrupt record (exit 1)
         if plot is not None:
-            from neurofit.scripts.timeline import save_timeline_png
+            from neurofit.scripts.timeline import energy_profile, save_timeline_png
 
-            out.print(f"timeline: {save_timeline_png(ep, plot)}")
+            out.print(f"timeline: {save_timeline_png(ep, plot, profile=energy_profile(rec))}")
         result = None
         if video is not None:
             res = render_video(
@@ -380,12 +408,21 @@ def _print_summary(out: Any, rec: Any) -> None:
 
 def _print_check(out: Any, result: Any) -> None:
     import numpy as np
+    from rich.markup import escape
 
     for note in result.version_notes:
         out.print(f"[yellow]note:[/yellow] {note}")
     if result.initial_state_restored:
         out.print("[yellow]note:[/yellow] the reset did not reproduce the recorded initial state;"
                   " it was restored from the record")  # fmt: skip
+    if result.problems:
+        for problem in result.problems:
+            out.print(f"[red]corrupt record:[/red] {escape(problem)}", soft_wrap=True)
+    elif result.has_checksums:
+        out.print("checksums: every column and attribute of the episode verified")
+    else:
+        out.print("[yellow]note:[/yellow] the episode has no checksums (recorded before they "
+                  "were written): only the re-simulation was checked")  # fmt: skip
     verdict = "[green]bit-exact[/green]" if result.bit_exact else "[red]NOT bit-exact[/red]"
     out.print(
         f"replay of episode {result.episode}: {result.n_steps} steps checked, {verdict}; "
@@ -402,13 +439,13 @@ def _print_check(out: Any, result: Any) -> None:
         for k in bad[:15]:
             table.add_row(str(k), f"{result.qpos_dev[k]:.3g}", f"{result.qvel_dev[k]:.3g}")
         out.print(table)
-    elif not result.bit_exact:
+    elif result.first_mismatch() is not None:  # act, time, observation or reward differ
         out.print(result.describe())
 
 
 def register(app: typer.Typer) -> None:
     """Add ``replay`` to the ``neurofit`` app."""
-    app.command("replay")(replay)
+    app.command("replay", context_settings={"allow_extra_args": True})(replay)
 
 
 if __name__ == "__main__":  # pragma: no cover

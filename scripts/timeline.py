@@ -1,5 +1,6 @@
-"""The timeline of a recorded episode: spike raster, error norm, reward, actuator and compute
-power on one time axis, drawn once with matplotlib (Agg) into an RGB image.
+"""The timeline of a recorded episode: spike raster, tracking error (mm), reward, actuator and
+compute power (on the agent's named hardware profile) on one time axis, drawn once with
+matplotlib (Agg) into an RGB image.
 
 A video frame only needs a cursor on top of that image (:meth:`Timeline.frame`), so the plot is
 never redrawn while rendering.
@@ -16,7 +17,7 @@ import numpy as np
 
 from neurofit.envs.recorded import RecordedEpisode
 
-__all__ = ["Timeline", "draw_timeline", "save_timeline_png"]
+__all__ = ["Timeline", "draw_timeline", "energy_profile", "save_timeline_png"]
 
 _CURSOR_RGB = np.array([220, 30, 30], dtype=np.uint8)
 _SHADE = "#f3c969"
@@ -130,6 +131,38 @@ def _raster(ax: Any, ep: RecordedEpisode, t: np.ndarray, width_px: int, height_p
     return True
 
 
+def energy_profile(rec: Any) -> str | None:
+    """The hardware profile the recorded agent charged its compute on (None if not recorded).
+
+    ``rec`` is a :class:`~neurofit.envs.recorded.Recording`; the profile is the agent config's
+    ``energy_profile`` in its metadata.
+    """
+    agent = getattr(rec, "neurofit", {}).get("agent")
+    config = agent.get("config") if isinstance(agent, dict) else None
+    profile = config.get("energy_profile") if isinstance(config, dict) else None
+    return profile if isinstance(profile, str) and profile else None
+
+
+def _error_panel(ax: Any, ep: RecordedEpisode, t: np.ndarray, fs: int) -> None:
+    """The tracking error in mm (:mod:`neurofit.envs.tracking`); for envs without a position
+    target, the norm of ``info["error"]`` in the env's own units, labelled so."""
+    track = ep.infos.get("tracking_error_m")
+    err = ep.infos.get("error")
+    if isinstance(track, np.ndarray) and track.shape == t.shape and np.any(np.isfinite(track)):
+        ax.plot(t, 1000.0 * track, lw=0.8, color="tab:blue")
+        ax.set_ylabel("tracking error (mm)", fontsize=fs)
+    elif isinstance(err, np.ndarray) and err.ndim >= 1 and err.shape[0] == t.shape[0]:
+        ax.plot(t, np.linalg.norm(err.reshape(err.shape[0], -1), axis=1), lw=0.8,
+                color="tab:blue")
+        ax.set_ylabel("|info error|\n(no position target;\nenv units)", fontsize=fs - 1)
+    else:
+        ax.text(0.5, 0.5, "no tracking error recorded", ha="center", va="center",
+                transform=ax.transAxes, fontsize=fs)
+        ax.set_ylabel("tracking error (mm)", fontsize=fs)
+        return
+    ax.set_ylim(bottom=0)
+
+
 def draw_timeline(
     ep: RecordedEpisode,
     *,
@@ -137,8 +170,13 @@ def draw_timeline(
     height_px: int = 800,
     dpi: int = 100,
     title: str | None = None,
+    profile: str | None = None,
 ) -> Timeline:
-    """Draw the timeline of ``ep`` into an RGB image of ``width_px`` x ``height_px``."""
+    """Draw the timeline of ``ep`` into an RGB image of ``width_px`` x ``height_px``.
+
+    ``profile`` names the hardware profile of the compute-power line (:func:`energy_profile`
+    of the recording); None labels it "profile not recorded".
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -159,29 +197,22 @@ def draw_timeline(
     )
     ax_sp, ax_err, ax_rew, ax_pow = axes
     _raster(ax_sp, ep, t, int(width_px * 0.8), int(height_px * 0.3))
-    err = ep.infos.get("error")
-    if isinstance(err, np.ndarray) and err.ndim >= 1 and err.shape[0] == t.shape[0]:
-        e = np.linalg.norm(err.reshape(err.shape[0], -1), axis=1)
-        ax_err.plot(t, e, lw=0.8, color="tab:blue")
-        ax_err.set_ylim(bottom=0)
-    else:
-        ax_err.text(0.5, 0.5, "no info['error'] recorded", ha="center", va="center",
-                    transform=ax_err.transAxes, fontsize=fs)  # fmt: skip
-    ax_err.set_ylabel("|error|", fontsize=fs)
+    _error_panel(ax_err, ep, t, fs)
     if n:
         ax_rew.plot(t[1 : n + 1], ep.rewards, lw=0.8, color="tab:green")
     ax_rew.set_ylabel("reward", fontsize=fs)
     pw = ep.infos.get("power_w")
     if isinstance(pw, np.ndarray) and pw.shape[0] == t.shape[0]:
         ax_pow.plot(t[1:], pw[1:], lw=0.8, color="tab:red", label="actuators")
-    ax_pow.set_ylabel("actuator W", fontsize=fs, color="tab:red")
+    ax_pow.set_ylabel("actuator power (W)", fontsize=fs, color="tab:red")
     agent = ep.agent or {}
     cp = agent.get("compute_power_w")
     if isinstance(cp, np.ndarray) and cp.size > 1:
         scale, unit = _unit(float(np.max(np.abs(cp[1:]))) if cp.size > 1 else 0.0)
         tw = ax_pow.twinx()
         tw.plot(t[1 : cp.shape[0]], cp[1:] * scale, lw=0.8, color="tab:purple")
-        tw.set_ylabel(f"compute {unit}", fontsize=fs, color="tab:purple")
+        on = f"on {profile}" if profile else "profile not recorded"
+        tw.set_ylabel(f"compute power ({unit})\n{on}", fontsize=fs, color="tab:purple")
         tw.tick_params(labelsize=fs, colors="tab:purple")
         top = float(np.max(cp[1:])) * scale
         tw.set_ylim(0.0, 1.15 * top if top > 0 else 1.0)  # static power alone is a flat line
@@ -198,7 +229,7 @@ def draw_timeline(
         ax.tick_params(labelsize=fs)
         ax.set_xlim(t0, t1)
         ax.grid(alpha=0.25, lw=0.5)
-    fig.suptitle(title or _title(ep), fontsize=fs + 1)
+    fig.suptitle(title or _title(ep, profile), fontsize=fs + 1)
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     h = image.shape[0]
@@ -225,7 +256,7 @@ def _unit(peak: float) -> tuple[float, str]:
     return 1e9, "nW"
 
 
-def _title(ep: RecordedEpisode) -> str:
+def _title(ep: RecordedEpisode, profile: str | None) -> str:
     parts = [f"episode {ep.index}", f"{ep.n_steps} steps", f"return {ep.episode_return:.1f}"]
     e = ep.infos.get("energy_j")
     if isinstance(e, np.ndarray) and e.size:
@@ -233,7 +264,8 @@ def _title(ep: RecordedEpisode) -> str:
     agent = ep.agent or {}
     ce = agent.get("compute_energy_j")
     if isinstance(ce, np.ndarray) and ce.size:
-        parts.append(f"compute {float(np.sum(ce)):.3g} J")
+        on = f" on {profile}" if profile else ""
+        parts.append(f"compute {float(np.sum(ce)):.3g} J{on}")
     s = ep.spikes
     if s is not None:
         parts.append(f"{s.indices.size:,} spikes")
@@ -247,12 +279,13 @@ def save_timeline_png(
     width_px: int = 1200,
     height_px: int = 800,
     title: str | None = None,
+    profile: str | None = None,
 ) -> Path:
-    """Draw the timeline of ``ep`` and save it as a PNG."""
+    """Draw the timeline of ``ep`` (:func:`draw_timeline`) and save it as a PNG."""
     import imageio.v3 as iio
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tl = draw_timeline(ep, width_px=width_px, height_px=height_px, title=title)
+    tl = draw_timeline(ep, width_px=width_px, height_px=height_px, title=title, profile=profile)
     iio.imwrite(path, tl.image, extension=".png")
     return path

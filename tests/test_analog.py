@@ -11,10 +11,10 @@ import pytest
 from neurofit.neuromorphic import _kernels as K
 from neurofit.neuromorphic.analog import AnalogProfile
 from neurofit.neuromorphic.connectivity import AllToAll, FixedProbability
-from neurofit.neuromorphic.function_learning import FunctionLearner, rmse
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import LIFParams
 from neurofit.neuromorphic.plasticity import pes
+from neurofit.scripts.bench.function_learning import FunctionLearner, rmse
 
 DT = 1e-4
 PARAMS = LIFParams(tau_mem_s=0.01, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005, v_rest=-0.065,

@@ -57,22 +57,74 @@ def test_check_env(env_id: str) -> None:
     env.close()
 
 
+#: Reward weights as documented in ArmReachEnv's docstring and signature (hard-coded here).
+DOC_WEIGHTS = {"dist": 1.0, "ctrl": 0.01, "energy": 0.1}
+#: ROBOTIS e-Manual XM540-W150 / -W270 at 12 V: stall torque (N m), torque constant (N m/A),
+#: stall current 4.4 A, so R = 12 V / 4.4 A; joints (base yaw, shoulder, elbow, wrist).
+STALL_NM = np.array([7.3, 10.6, 10.6, 7.3])
+KT_NM_PER_A = np.array([1.659, 2.409, 2.409, 1.659])
+R_OHM = 12.0 / 4.4
+
+
+def _expected_arm_terms(model: mujoco.MjModel, info: dict, q_before: np.ndarray,
+                        action: np.ndarray, w: dict[str, float], dt: float) -> dict[str, float]:
+    """The module docstring's terms, recomputed: the end effector from forward kinematics of the
+    new qpos, the step's motor energy from the datasheet (copper loss over the step plus the
+    positive mechanical work tau * dq, no regeneration)."""
+    d = mujoco.MjData(model)
+    d.qpos[:] = info["qpos"]
+    mujoco.mj_kinematics(model, d)
+    dist = np.linalg.norm(info["target"] - d.site("ee").xpos)
+    a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+    tau = a * STALL_NM
+    work = (tau / KT_NM_PER_A) ** 2 * R_OHM * dt + np.maximum(tau * (info["qpos"] - q_before), 0)
+    return {"reward_dist": -w["dist"] * dist, "reward_ctrl": -w["ctrl"] * float(a @ a),
+            "reward_energy": -w["energy"] * float(work.sum())}
+
+
 @pytest.mark.parametrize("env_id", ARM_IDS)
-def test_reward_is_sum_of_terms_and_info_keys(env_id: str) -> None:
+def test_reward_terms_follow_their_formulas_and_info_keys(env_id: str) -> None:
     env = gym.make(env_id)
     env.action_space.seed(0)
     _, info = env.reset(seed=0)
     keys = {"reward_dist", "reward_ctrl", "reward_energy", "error", "power_w", "energy_j",
             "qpos", "qvel", "disturbances", "termination_reason", "action_clipped"}
     assert keys <= set(info)
-    for _ in range(20):
-        _, reward, _, _, info = env.step(env.action_space.sample())
+    targets = env.unwrapped.targets
+    for _ in range(120):  # past 1 s: the payload of -Payload-v0 is on for the last steps
+        q_before = info["qpos"]
+        action = env.action_space.sample()
+        _, reward, _, _, info = env.step(action)
+        k = int(info["time_s"] / 2.0 + 1e-9) % 4  # target k for t in [2k, 2k + 2) s
+        np.testing.assert_array_equal(info["target"], targets[k])
+        expected = _expected_arm_terms(env.unwrapped.model, info, q_before, action,
+                                       DOC_WEIGHTS, 0.01)
+        for key, value in expected.items():
+            assert info[key] == pytest.approx(value, rel=1e-9, abs=1e-15), key
         terms = [v for k, v in info.items() if k.startswith("reward_")]
         assert len(terms) == 3
         assert reward == pytest.approx(sum(terms), abs=1e-12)
         assert info["error"].shape == (3,)
-        assert info["power_w"] >= 0.0
     env.close()
+
+
+def test_each_arm_reward_term_at_a_hand_set_state() -> None:
+    """Distinct weights, a hand-set pose and joint speeds, an action with a clipped element."""
+    w = {"dist": 2.5, "ctrl": 0.3, "energy": 0.7}
+    env = ArmReachEnv(reward_dist_weight=w["dist"], reward_control_weight=w["ctrl"],
+                      reward_energy_weight=w["energy"])
+    env.reset(seed=4)
+    env.data.qpos[:] = [0.4, 0.8, -1.5, 0.6]
+    env.data.qvel[:] = [1.0, -0.5, 0.8, -1.2]
+    q_before = env.data.qpos.copy()
+    action = np.array([0.6, -0.4, 1.7, 0.3])  # the elbow's 1.7 is clipped to 1
+    _, reward, _, _, info = env.step(action)
+    assert info["action_clipped"]
+    expected = _expected_arm_terms(env.model, info, q_before, action, w, env.dt)
+    for key, value in expected.items():
+        assert abs(value) > 1e-3, key  # every term is exercised
+        assert info[key] == pytest.approx(value, rel=1e-9), key
+    assert reward == pytest.approx(sum(expected.values()), rel=1e-12)
 
 
 def test_error_is_target_minus_ee_and_matches_obs() -> None:
@@ -350,28 +402,34 @@ def test_unstable_sim_terminates_with_reason(tmp_path, monkeypatch) -> None:
 # ----------------------------------------------------------------------------- vector, render
 @pytest.mark.parametrize("env_id", ARM_IDS)
 def test_make_vec_sync(env_id: str) -> None:
+    """Sub-env i equals a single env reset with seed i and fed the i-th action row."""
+    actions = np.array([[0.2, -0.3, 0.1, 0.0], [-0.1, 0.4, -0.2, 0.3]], dtype=np.float32)
     envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="sync")
     obs, info = envs.reset(seed=[0, 1])
     assert obs.shape == (2, 14)
-    assert not np.array_equal(obs[0], obs[1])
+    vec = [(obs.copy(), None, None)]
     for _ in range(3):
-        obs, reward, _, _, info = envs.step(envs.action_space.sample())
-    assert reward.shape == (2,)
-    assert info["error"].shape == (2, 3)
-    assert info["power_w"].shape == (2,)
+        obs, reward, _, _, info = envs.step(actions)
+        vec.append((obs.copy(), reward.copy(), info["error"].copy()))
     envs.close()
+    assert not np.array_equal(vec[0][0][0], vec[0][0][1])
+    for i in range(2):
+        env = gym.make(env_id)
+        obs, _ = env.reset(seed=i)
+        np.testing.assert_array_equal(vec[0][0][i], obs)
+        for k in range(1, 4):
+            obs, reward, _, _, info = env.step(actions[i])
+            np.testing.assert_array_equal(vec[k][0][i], obs)
+            assert vec[k][1][i] == reward
+            np.testing.assert_array_equal(vec[k][2][i], info["error"])
+        env.close()
 
 
 @pytest.mark.filterwarnings(INF_BOX)
-def test_rgb_array_frames() -> None:
+def test_rgb_array_frames(offscreen_gl: None) -> None:
     env = gym.make("neurofit/ArmReach-v0", render_mode="rgb_array", width=160, height=120)
     env.reset(seed=0)
-    try:
-        frame = env.render()
-    except Exception as exc:  # no EGL/OSMesa on this machine
-        env.close()
-        pytest.skip(f"offscreen rendering unavailable (MUJOCO_GL={os.environ.get('MUJOCO_GL')}): "
-                    f"{exc}")
+    frame = env.render()
     assert frame.shape == (120, 160, 3) and frame.dtype == np.uint8
     assert frame.std() > 5.0  # not a blank image
     check_env(env.unwrapped)  # render checks included

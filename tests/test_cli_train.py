@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from neurofit.agents.baselines import PIDAgent
 from neurofit.scripts.cli import app
 
 # a fast network and 0.5 s episodes
@@ -54,8 +57,21 @@ def test_train_then_evaluate(tmp_path: Path) -> None:
     assert out["env_id"] == "neurofit/QuadHoverPayload-v0"
     assert set(out["agents"]) == {"neurofit", "pd", "random"}
     for m in out["agents"].values():
-        assert {"return", "rms_error", "spike_rate_hz", "ops_per_tick"} <= m.keys()
+        assert {"return", "rms_tracking_error_mm", "spike_rate_hz", "ops_per_tick"} <= m.keys()
     assert out["agents"]["neurofit"]["spike_rate_hz"] > 0
+    # the pd row is the PD reflex flown on evaluation stream 1 of seed 0, SeedSequence([0, 1, 0])
+    env = gym.make("neurofit/QuadHoverPayload-v0", max_episode_steps=50)
+    pd = PIDAgent(env, integral=False)
+    obs, _ = env.reset(seed=int(np.random.SeedSequence([0, 1, 0]).generate_state(1)[0]))
+    pd.reset()
+    rewards, done = [], False
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(pd.act(obs))
+        rewards.append(reward)
+        done = terminated or truncated
+    env.close()
+    assert out["agents"]["pd"]["length"] == len(rewards) == 50
+    assert out["agents"]["pd"]["return"] == pytest.approx(sum(rewards), rel=1e-12)
 
 
 def test_train_seeds_one_run_dir_each(tmp_path: Path) -> None:
@@ -79,7 +95,7 @@ def test_bad_config_exits_nonzero_with_message() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--env", "InvertedPendulum-v5", "--mode", "error"], "use reward mode (--mode reward)"),
+    (["--env", "Hopper-v5", "--mode", "error"], "use reward mode (--mode reward)"),
     (["--steps", "-5"], "total_steps must be a positive integer, got -5"),
     (["--seeds", "0,x"], "--seeds takes integers"),
     (["--set", "no_such_field=1"], "unknown agent config field"),

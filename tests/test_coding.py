@@ -48,13 +48,39 @@ def test_encoders_reject_wrong_input(encoder: object) -> None:
         fn(np.array([0.0, math.nan]))
 
 
+def _rate_by_hand_hz(p: LIFParams, drive_v: float) -> float:
+    """Steady LIF rate for a constant drive above v_rest: 1 / (t_ref + tau ln((V∞ - V_reset) /
+    (V∞ - V_th))), V∞ = v_rest + drive; 0 if V∞ never reaches threshold."""
+    v_inf = p.v_rest + drive_v
+    if v_inf <= p.v_thresh:
+        return 0.0
+    return 1.0 / (p.refractory_s + p.tau_mem_s * math.log((v_inf - p.v_reset)
+                                                           / (v_inf - p.v_thresh)))
+
+
+def _check_tuning(nef: NEFEncoder, p: LIFParams, rates: tuple[float, float],
+                  cuts: tuple[float, float]) -> None:
+    """Each neuron starts firing at x·e = its intercept (drive = threshold there) and fires at a
+    rate in ``rates`` at x·e = 1, both by hand; encoders are unit vectors."""
+    np.testing.assert_allclose(np.linalg.norm(nef.encoders, axis=1), 1.0)
+    intercepts = (p.v_thresh - p.v_rest - nef.bias_v) / nef.gain
+    assert np.all((intercepts >= cuts[0] - 1e-9) & (intercepts <= cuts[1] + 1e-9))
+    assert np.ptp(intercepts) > 0.1  # drawn, not all equal
+    for b, g, c in zip(nef.bias_v, nef.gain, intercepts, strict=True):
+        assert rates[0] - 1e-6 <= _rate_by_hand_hz(p, b + g) <= rates[1] + 1e-6
+        assert _rate_by_hand_hz(p, b + g * (c - 1e-3)) == 0.0
+        assert _rate_by_hand_hz(p, b + g * (c + 1e-3)) > 0.0
+
+
 def test_nef_encoder_builds_with_its_defaults() -> None:
-    NEFEncoder(10, 1)
+    """Defaults: LIFParams(), max rates 80-160 Hz, intercepts in (-0.9, 0.9)."""
+    _check_tuning(NEFEncoder(10, 1), LIFParams(), (80.0, 160.0), (-0.9, 0.9))
 
 
 def test_nef_encoder_accepts_zero_refractory() -> None:
     params = LIFParams(tau_mem_s=0.01, v_rest=-0.065, v_reset=-0.065, refractory_s=0.0)
-    NEFEncoder(10, 1, params, max_rates_hz=(100.0, 200.0))
+    nef = NEFEncoder(10, 1, params, max_rates_hz=(100.0, 200.0))
+    _check_tuning(nef, params, (100.0, 200.0), (-0.9, 0.9))
 
 
 def test_signed_encoder_splits_sign() -> None:

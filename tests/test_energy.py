@@ -191,3 +191,103 @@ def test_charge_of_sum_equals_sum_of_charges(a: OpCounts, b: OpCounts, name: str
     assert two.totals().static_j - one.totals().static_j == pytest.approx(
         get_profile(name).static_w * 0.01
     )
+
+
+# -- execution models: which neuron-update count a profile pays for ----------------------------
+
+#: Davies et al. 2018, Table 1: 81 pJ per active, 52 pJ per inactive Loihi neuron update.
+_LOIHI_ACTIVE_J, _LOIHI_INACTIVE_J = 81e-12, 52e-12
+#: neurofit-analog's estimate: 1 pJ per neuron advanced (1 nW over a 1 ms step).
+_ANALOG_NEURON_J = 1e-12
+
+
+def test_time_stepped_profile_charges_dense_with_inactive_updates_cheaper() -> None:
+    meter = EnergyMeter("loihi", 0.01)
+    c = OpCounts(neuron_updates=1000, spikes=5, synaptic_events=50, weight_updates=0,
+                 effective_neuron_updates=300)
+    tick = meter.charge(c)
+    assert tick.neuron_j == pytest.approx(300 * _LOIHI_ACTIVE_J + 700 * _LOIHI_INACTIVE_J)
+    assert meter.totals().neuron_j == pytest.approx(tick.neuron_j)
+    assert meter.execution_report() == {"execution": "time-stepped",
+                                        "neuron_updates_charged": "dense",
+                                        "neuron_updates": 1000, "effective_neuron_updates": 300}
+    # without an effective count every update was an active one: today's bill, unchanged
+    dense = EnergyMeter("loihi", 0.01).charge(OpCounts(neuron_updates=1000))
+    assert dense.neuron_j == pytest.approx(1000 * _LOIHI_ACTIVE_J)
+
+
+def test_time_stepped_profile_without_inactive_figure_charges_every_update_in_full() -> None:
+    p = get_profile("spinnaker2")
+    assert p.joules_per_inactive_neuron_update is None
+    tick = EnergyMeter(p, 0.01).charge(OpCounts(neuron_updates=1000,
+                                                effective_neuron_updates=10))
+    assert tick.neuron_j == pytest.approx(1000 * 2.19e-9)  # Höppner et al. 2019
+
+
+def test_event_driven_profile_charges_only_neurons_advanced() -> None:
+    meter = EnergyMeter("neurofit-analog", 0.01)
+    c = OpCounts(neuron_updates=1000, spikes=5, synaptic_events=50, weight_updates=2,
+                 effective_neuron_updates=300)
+    tick = meter.charge(c)
+    assert tick.neuron_j == pytest.approx(300 * _ANALOG_NEURON_J)
+    assert tick.dynamic_j == pytest.approx(5 * 22e-12 + 50 * 5e-12 + 2 * 25e-12
+                                           + 300 * _ANALOG_NEURON_J)
+    assert meter.neuron_updates_charged == "effective"
+    assert meter.execution_report()["execution"] == "event-driven"
+    # a steady state where nothing is advanced costs no neuron energy at all
+    assert meter.charge(OpCounts(neuron_updates=1000, effective_neuron_updates=0)).neuron_j == 0
+
+
+def test_dnn_profile_reports_no_execution_model() -> None:
+    meter = EnergyMeter("cpu-x86", 0.01)
+    assert meter.execution is None and meter.neuron_updates_charged is None
+
+
+def test_effective_counts_through_arrays_and_cumulative_totals() -> None:
+    rows = np.array([[100, 3, 30, 1, 40], [100, 0, 0, 0, 0], [100, 9, 90, 4, 100]],
+                    dtype=np.int64)
+    for name in ("loihi", "neurofit-analog"):
+        live = EnergyMeter(name, 0.01)
+        for r in rows:
+            live.charge(OpCounts(*(int(v) for v in r)))
+        offline = EnergyMeter.from_counts(name, 0.01, rows)
+        cumulative = EnergyMeter(name, 0.01)
+        for total in np.cumsum(rows, axis=0):
+            cumulative.charge_cumulative(OpCounts(*(int(v) for v in total)))
+        assert live.counts == offline.counts == cumulative.counts
+        assert live.counts.effective_neuron_updates == 140
+        for m in (offline, cumulative):
+            assert m.totals().neuron_j == pytest.approx(live.totals().neuron_j, rel=1e-12)
+    # four columns: effective = dense, as before
+    four = EnergyMeter.from_counts("loihi", 0.01, rows[:, :4])
+    assert four.counts.effective_neuron_updates == 300
+    assert four.totals().neuron_j == pytest.approx(300 * _LOIHI_ACTIVE_J)
+
+
+def test_effective_above_dense_is_rejected() -> None:
+    with pytest.raises(ValueError, match="effective_neuron_updates"):
+        EnergyMeter("loihi", 0.01).charge(OpCounts(neuron_updates=5,
+                                                   effective_neuron_updates=6))
+    with pytest.raises(ValueError, match="effective_neuron_updates"):
+        EnergyMeter.from_counts("loihi", 0.01, np.array([[5, 0, 0, 0, 6]]))
+    with pytest.raises(ValueError, match=r"\(ticks, 4\).*\(ticks, 5\)"):
+        EnergyMeter.from_counts("loihi", 0.01, np.zeros((2, 3), dtype=np.int64))
+
+
+effective_st = st.integers(0, 10**9).flatmap(lambda n: st.builds(
+    OpCounts, st.just(n), st.integers(0, 10**6), st.integers(0, 10**8), st.integers(0, 10**6),
+    st.integers(0, n)))
+
+
+@given(a=effective_st, b=effective_st, name=st.sampled_from(NEURO))
+def test_execution_charge_of_sum_equals_sum_of_charges(a: OpCounts, b: OpCounts,
+                                                       name: str) -> None:
+    whole = EnergyMeter(name, 0.01).charge(a + b)
+    two = EnergyMeter(name, 0.01)
+    ta, tb = two.charge(a), two.charge(b)
+    assert whole.neuron_j == pytest.approx(ta.neuron_j + tb.neuron_j, rel=1e-12)
+    assert two.totals().neuron_j == pytest.approx(whole.neuron_j, rel=1e-12)
+    # an event-driven chip never pays more for neurons than a time-stepped one would
+    p = get_profile(name)
+    dense_j = (a + b).neuron_updates * p.joules_per_neuron_update
+    assert whole.neuron_j <= dense_j * (1 + 1e-12)

@@ -12,11 +12,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from neurofit.agents.baselines import make_agent
 from neurofit.agents.energy_report import (
     ControllerMeasurement,
     EpisodeResult,
     Usage,
-    compare_energy,
     energy_line,
     energy_report,
     measure_controller,
@@ -32,6 +32,7 @@ from neurofit.neuromorphic.energy import EnergyMeter, mlp_inference_cost
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import LIFParams
 from neurofit.neuromorphic.plasticity import ThreeFactor
+from neurofit.scripts.bench.energy_search import compare_energy
 
 DT = 1e-4
 QUIET = LIFParams(v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050)  # silent without input
@@ -266,14 +267,51 @@ def test_cli_energy_json_smoke(tmp_path: Path) -> None:
         assert {"rms_error_m", "return"} <= score.keys()
     assert out["ratio_vs_dnn"]["value"] > 0
     assert out["mission"]["name"] == "micro-drone"
-    # mission arithmetic as the CLI computed it
-    usable = out["mission"]["battery_usable_j"]
+    # --max-steps reaches the fresh agents' env: every controller flew exactly 12 ticks
+    for name in ("neurofit", "feedback-mlp", "pid"):
+        assert out["task_score"][name]["steps"] == 12, name
+        assert out["task_score"][name]["crashed"] == 0, name
+        assert out["controllers"][name]["ticks"] == 12, name
+    # endurance from the mission's own figures, not the row's: Crazyflie 250 mAh x 3.7 V
+    # (Bitcraze datasheet), 0.4 W avionics, compute = the profile's cited static power + the
+    # counted operations at its cited per-op energies (tests/test_hardware.py has the sources)
+    battery_j = 0.250 * 3.7 * 3600.0
+    per_op = {"loihi": (0.94, 3.5e-12, 23.6e-12, 81e-12, 120e-12),
+              "neurofit-analog": (1e-3, 22e-12, 5e-12, 1e-12, 25e-12)}
+    cycle_j = 238e-6 / 1e6 * 3.3  # STM32F4: 238 µA/MHz at 3.3 V
+    per_mac = {"jetson-class": (2.0, 0.3e-9, 5e-12), "mcu-cortex-m4": (0.0, 3 * cycle_j, cycle_j)}
     for row in out["rows"]:
-        total = row["platform_w"] + out["mission"]["avionics_w"] + row["compute_w"]
-        assert row["endurance_s"] == pytest.approx(usable / total)
-        assert row["platform_w"] == pytest.approx(out["platform_power_w"][row["controller"]])
-        assert row["compute_w"] == pytest.approx(
-            row["static_w"] + row["dynamic_j_per_inference"] / 0.01)
+        if row["profile"] in per_op:
+            static, spike, syn, neuron, weight = per_op[row["profile"]]
+            dynamic = (row["spikes_per_inference"] * spike
+                       + row["synaptic_events_per_inference"] * syn
+                       + row["neuron_updates_per_inference"] * neuron
+                       + row["weight_updates_per_inference"] * weight)
+        elif row["profile"] in per_mac:
+            static, mac, access = per_mac[row["profile"]]
+            dynamic = (row["macs_per_inference"] * mac
+                       + row["memory_accesses_per_inference"] * access)
+        else:  # the PID on the flight MCU: no compute of its own
+            static = dynamic = 0.0
+        compute_w = static + dynamic / 0.01
+        assert row["compute_w"] == pytest.approx(compute_w, rel=1e-9)
+        assert 6.0 < row["platform_w"] < 9.0  # near the ~7.4 W hover of the thrust stand
+        assert row["endurance_s"] == pytest.approx(
+            battery_j / (row["platform_w"] + 0.4 + compute_w), rel=1e-9)
+    # the PID's platform power is the mean rotor power of the same 12-step flight, flown here
+    env = gym.make("neurofit/QuadHover-v0", max_episode_steps=12)
+    pid = make_agent("pid", env)
+    obs, _ = env.reset(seed=0)
+    pid.reset()
+    powers, done = [], False
+    while not done:
+        obs, _r, terminated, truncated, info = env.step(pid.act(obs))
+        powers.append(info["power_w"])
+        done = terminated or truncated
+    env.close()
+    pid_row = next(r for r in out["rows"] if r["controller"] == "pid")
+    assert len(powers) == 12
+    assert pid_row["platform_w"] == pytest.approx(float(np.mean(powers)), rel=1e-12)
     nf = next(r for r in out["rows"] if r["profile"] == "loihi")
     assert nf["neuron_updates_per_inference"] == (6 * 5 + 10) * 2
     assert 0 <= nf["spike_fraction_per_step"] <= 1

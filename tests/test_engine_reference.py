@@ -143,7 +143,8 @@ def _build_pair(seed: int, n_steps: int, delays: bool, source: str):
     """The same random network as an engine :class:`Network` (float64) and a reference spec."""
     rng = np.random.default_rng(seed)
     sizes = {"in": 30, "exc": 80, "inh": 40}
-    net = Network(dt_s=DT, seed=seed, dtype=np.float64)
+    # settle_v=0: the exact integrator, without the rest rule (tests/test_event_driven.py)
+    net = Network(dt_s=DT, seed=seed, dtype=np.float64, settle_v=0.0)
     src_spikes = rng.random((n_steps, sizes["in"])) < 0.02  # ~200 Hz per source
     if source == "generator":
         steps, idx = np.nonzero(src_spikes)

@@ -11,6 +11,7 @@ import pytest
 from neurofit.neuromorphic.hardware import (
     DNN_FIGURES,
     EVENT_FIGURES,
+    EXECUTION_MODELS,
     HardwareProfile,
     get_profile,
     list_profiles,
@@ -59,7 +60,8 @@ def test_every_builtin_figure_has_a_source(name: str) -> None:
     for key, value in figures.items():
         assert isinstance(p.source[key], str) and p.source[key].strip(), (name, key)
         assert math.isfinite(value) and value >= 0, (name, key)
-    assert set(p.source) == set(figures)
+    # every built-in neuromorphic profile also cites its execution model
+    assert set(p.source) == set(figures) | ({"execution"} if p.kind == "neuromorphic" else set())
     required = EVENT_FIGURES if p.kind == "neuromorphic" else DNN_FIGURES
     assert all(k in figures for k in required)
     # an estimated figure is always labelled at profile level, with reasoning
@@ -67,32 +69,148 @@ def test_every_builtin_figure_has_a_source(name: str) -> None:
         assert p.estimate and p.notes.strip()
 
 
-def test_loihi_figures_match_davies_2018() -> None:
-    p = get_profile("loihi")
-    assert p.joules_per_synaptic_event == pytest.approx(23.6e-12)
-    assert p.joules_per_weight_update == pytest.approx(120e-12)
-    assert p.joules_per_neuron_update == pytest.approx(81e-12)
-    assert p.joules_per_spike == pytest.approx(3.5e-12)
-    assert p.static_w == pytest.approx(0.94)
-    assert "Paredes-Vallés" in p.source["static_w"]
-    assert not p.estimate
+# Each built-in profile's figures as its own source gives them (hard-coded from the literature,
+# not from hardware.py), per figure, so that two swapped figures fail. (figure, value, a word
+# the figure's source text must contain.)
+_PJ, _NJ = 1e-12, 1e-9
+#: Davies et al., "Loihi", IEEE Micro 38(1) 2018, Table 1: 3.5 pJ per spike across tiles
+#: (1.7 pJ within), 23.6 pJ per synaptic spike op (min), 81 pJ per active neuron update (52
+#: inactive), 120 pJ per synaptic (learning) update; weights up to 9 bits (8 used).
+#: Time-stepped: every core updates all its neurons at every algorithmic time step.
+#: Paredes-Vallés et al., Science Robotics 2024: 0.94 W idle for the Loihi board flown.
+LOIHI = {"joules_per_spike": (3.5 * _PJ, "Davies"),
+         "joules_per_synaptic_event": (23.6 * _PJ, "Davies"),
+         "joules_per_neuron_update": (81 * _PJ, "Davies"),
+         "joules_per_inactive_neuron_update": (52 * _PJ, "Davies"),
+         "joules_per_weight_update": (120 * _PJ, "Davies"),
+         "static_w": (0.94, "Paredes-Vallés"), "weight_bits": (8, "Davies")}
+#: SpiNNaker 2: ~10 pJ per synaptic op (Mayr et al. 2019, in the SENECA comparison table, Tang
+#: et al., Front. Neurosci. 2023); 2.19 nJ per neuron update (Höppner et al., IEEE TCAS-I 2019,
+#: the keras-spiking device table). Estimates: a spike = one router packet priced as Loihi's
+#: 3.5 pJ; a software weight update as Loihi's 120 pJ; ~0.1 W; 16-bit weights.
+SPINNAKER2 = {"joules_per_spike": (3.5 * _PJ, "estimate"),
+              "joules_per_synaptic_event": (10 * _PJ, "SENECA"),
+              "joules_per_neuron_update": (2.19 * _NJ, "Höppner"),
+              "joules_per_weight_update": (120 * _PJ, "estimate"),
+              "static_w": (0.1, "estimate"), "weight_bits": (16, "estimate")}
+#: TrueNorth, Merolla et al., Science 345, 2014: 26 pJ per synaptic event; 63 mW whole chip on
+#: the real-time multi-object demo; spikes and neuron updates folded into those (0); no on-chip
+#: learning (a crossbar write priced as one synaptic event); 9-bit signed axon-type weights.
+TRUENORTH = {"joules_per_spike": (0.0, "Merolla"),
+             "joules_per_synaptic_event": (26 * _PJ, "Merolla"),
+             "joules_per_neuron_update": (0.0, "Merolla"),
+             "joules_per_weight_update": (26 * _PJ, "synaptic event"),
+             "static_w": (0.063, "Merolla"), "weight_bits": (9, "Merolla")}
+#: NeuroFit-analog (all estimates): 22 pJ per spike, KIST's 2023 integrate-and-fire array
+#: (Front. Neurosci. 2023, doi 10.3389/fnins.2023.1198306); a synaptic charge packet ~1/5 of
+#: Loihi's 23.6 pJ -> 5 pJ; ~1 nW bias per neuron over a 1 ms step -> 1 pJ; Loihi's learning /
+#: synop ratio 120 / 23.6 on the 5 pJ synop -> 25 pJ; ~1 mW chip level; ~6 effective bits.
+NEUROFIT_ANALOG = {"joules_per_spike": (22 * _PJ, "KIST"),
+                   "joules_per_synaptic_event": (5 * _PJ, "23.6"),
+                   "joules_per_neuron_update": (1 * _PJ, "1 nW"),
+                   "joules_per_weight_update": (25 * _PJ, "120/23.6"),
+                   "static_w": (1e-3, "1 mW"), "weight_bits": (6, "6 effective bits")}
+#: keras-spiking ModelEnergy device table (citing Degnan, Marr & Hasler 2016): CPU 8.6 nJ / op
+#: (Intel i7-4960X), GPU 0.3 nJ / op (GTX Titan Black); Horowitz, ISSCC 2014, 45 nm: 32-bit
+#: SRAM load ~5 pJ. A Jetson Orin Nano read 2.18 W at ~0 % load (NVIDIA forum): ~2 W.
+CPU_X86 = {"joules_per_mac": (8.6 * _NJ, "keras-spiking"),
+           "joules_per_memory_access": (5 * _PJ, "Horowitz"),
+           "static_w": (0.0, "idle excluded"), "weight_bits": (32, "float32")}
+JETSON = {"joules_per_mac": (0.3 * _NJ, "keras-spiking"),
+          "joules_per_memory_access": (5 * _PJ, "Horowitz"),
+          "static_w": (2.0, "2.18 W"), "weight_bits": (32, "float32")}
+#: STM32F405/407 datasheet: 238 µA/MHz in run mode from Flash at 3.3 V -> 0.785 nJ per cycle;
+#: a float MAC (VFMA.F32) 3 cycles, a word load 1 cycle.
+_M4_CYCLE_J = 238e-6 / 1e6 * 3.3
+MCU_M4 = {"joules_per_mac": (3 * _M4_CYCLE_J, "238 µA/MHz"),
+          "joules_per_memory_access": (1 * _M4_CYCLE_J, "238 µA/MHz"),
+          "static_w": (0.0, "flight controller"), "weight_bits": (32, "float32")}
+#: Execution models: Loihi (Davies 2018), TrueNorth (Merolla 2014: all 256 neurons of a core
+#: per 1 ms tick) and SpiNNaker's software (sPyNNaker updates every neuron of a core at each
+#: timer tick; only synapses are event-driven) are time-stepped; the NeuroFit analog chip is
+#: event-driven (an estimate).
+EXECUTION = {"loihi": ("time-stepped", "Davies"), "truenorth": ("time-stepped", "Merolla"),
+             "spinnaker2": ("time-stepped", "sPyNNaker"),
+             "neurofit-analog": ("event-driven", "estimate")}
+LITERATURE = {"loihi": LOIHI, "spinnaker2": SPINNAKER2, "truenorth": TRUENORTH,
+              "neurofit-analog": NEUROFIT_ANALOG, "cpu-x86": CPU_X86, "jetson-class": JETSON,
+              "mcu-cortex-m4": MCU_M4}
 
 
-def test_neurofit_analog_is_labelled_an_estimate() -> None:
+def test_literature_table_covers_every_builtin() -> None:
+    assert set(LITERATURE) == set(BUILTINS)
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_figures_match_their_sources(name: str) -> None:
+    p = get_profile(name)
+    expected = LITERATURE[name]
+    assert set(p.figures()) == set(expected)
+    for figure, (value, cited) in expected.items():
+        assert getattr(p, figure) == pytest.approx(value, rel=1e-9, abs=0.0), (name, figure)
+        assert cited.lower() in p.source[figure].lower(), (name, figure, p.source[figure])
+    # an estimate profile says so; a measured figure is never labelled an estimate
+    estimated = {f for f, (_, cited) in expected.items() if cited == "estimate"}
+    assert estimated <= set(p.estimated_fields)
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_execution_models_match_their_sources(name: str) -> None:
+    p = get_profile(name)
+    if p.kind == "dnn":
+        assert p.execution is None and "execution" not in p.source
+        return
+    model, cited = EXECUTION[name]
+    assert p.execution == model and cited.lower() in p.source["execution"].lower()
+    assert p.charges_effective_updates == (model == "event-driven")
+
+
+def test_execution_model_rules() -> None:
+    assert EXECUTION_MODELS == ("time-stepped", "event-driven")
+    assert HardwareProfile(**_kwargs()).execution == "time-stepped"  # the default
+    with pytest.raises(ValueError, match=r"execution must be one of.*'lazy'"):
+        HardwareProfile(**_kwargs(execution="lazy"))  # type: ignore[arg-type]
+    inactive = {"joules_per_inactive_neuron_update": 1e-12}
+    src = {**_kwargs()["source"], "joules_per_inactive_neuron_update": "bench"}  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="joules_per_inactive_neuron_update applies to "
+                                         "time-stepped"):
+        HardwareProfile(**_kwargs(execution="event-driven", source=src, **inactive))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="joules_per_inactive_neuron_update has no source"):
+        HardwareProfile(**_kwargs(**inactive))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="joules_per_inactive_neuron_update must be"):
+        HardwareProfile(**_kwargs(source=src, joules_per_inactive_neuron_update=-1.0))  # type: ignore[arg-type]
+    dnn = get_profile("cpu-x86")
+    with pytest.raises(ValueError, match="execution applies to neuromorphic"):
+        dataclasses.replace(dnn, execution="time-stepped")
+    with pytest.raises(ValueError, match="source given for execution, which is unset"):
+        dataclasses.replace(dnn, source={**dnn.source, "execution": "x"})
+
+
+def test_neurofit_analog_derivations_hold() -> None:
+    """The analog profile's estimates follow from their stated reasoning (notes)."""
     p = get_profile("neurofit-analog")
-    assert p.estimate
-    assert set(p.estimated_fields) == set(p.figures())
+    assert p.joules_per_synaptic_event == pytest.approx(23.6e-12 / 5, rel=0.1)
+    ratio = 120 / 23.6  # Loihi learning update / synop (Davies 2018)
+    assert p.joules_per_weight_update == pytest.approx(ratio * p.joules_per_synaptic_event,
+                                                       rel=0.02)
+    assert p.joules_per_neuron_update == pytest.approx(1e-9 * 1e-3)  # 1 nW over 1 ms
+    assert p.joules_per_spike > p.joules_per_synaptic_event  # 22 pJ spike vs 5 pJ packet
+    assert p.estimate and set(p.estimated_fields) == set(p.figures())
     assert "ESTIMATE" in p.notes and "22 pJ" in p.notes
 
 
+def test_loihi_is_measured_not_estimated() -> None:
+    p = get_profile("loihi")
+    assert not p.estimate and not p.estimated_fields
+
+
 def test_dnn_profiles_price_macs_and_memory() -> None:
-    assert get_profile("cpu-x86").joules_per_mac == pytest.approx(8.6e-9)
-    assert get_profile("jetson-class").joules_per_mac == pytest.approx(0.3e-9)
-    m4 = get_profile("mcu-cortex-m4")
-    assert m4.joules_per_memory_access == pytest.approx(238e-12 * 3.3)
     for name in ("cpu-x86", "jetson-class", "mcu-cortex-m4"):
         p = get_profile(name)
         assert p.prices_dnn and not p.prices_events
+    for name in ("loihi", "spinnaker2", "truenorth", "neurofit-analog"):
+        p = get_profile(name)
+        assert p.prices_events and not p.prices_dnn
 
 
 def test_profiles_are_frozen() -> None:
@@ -196,6 +314,10 @@ def test_load_good_toml(tmp_path: Path) -> None:
     assert p.static_w == 0.0 and isinstance(p.static_w, float)
     assert get_profile(path) == p
     assert get_profile(str(path)) == p
+    assert p.execution == "time-stepped"  # a profile written before execution models existed
+    chip = load_profile_toml(_write(tmp_path, GOOD_TOML.replace(
+        "[source]\n", 'execution = "event-driven"\n\n[source]\nexecution = "datasheet"\n')))
+    assert chip.execution == "event-driven" and chip.source["execution"] == "datasheet"
 
 
 @pytest.mark.parametrize(
@@ -207,6 +329,7 @@ def test_load_good_toml(tmp_path: Path) -> None:
         (("static_w = 0\n", "static_w = 0\nclock_hz = 1e6\n"), "clock_hz"),
         (('static_w = "bench, board v2"\n', ""), "static_w"),
         (('kind = "neuromorphic"', 'kind = "fpga"'), "kind"),
+        (("static_w = 0\n", 'static_w = 0\nexecution = "async"\n'), "execution"),
     ],
 )
 def test_bad_toml_names_file_and_field(tmp_path: Path, edit: tuple[str, str], field: str) -> None:

@@ -3,7 +3,7 @@
 - error mode (PES): :class:`FunctionLearner` learns ``sin(πx)`` online, and re-adapts when the
   target flips to ``−sin(πx)`` mid-run;
 - reward mode (node perturbation): a contextual bandit and a 1-D reaching task
-  (:mod:`neurofit.neuromorphic.reward_tasks`).
+  (:mod:`neurofit.scripts.bench.reward_tasks`).
 
 Every run is seeded. The ``slow`` variants repeat the tasks over more seeds and sizes.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurofit.neuromorphic.function_learning import FunctionLearner, rmse
-from neurofit.neuromorphic.reward_tasks import ContextualBandit, Reaching1D
+from neurofit.scripts.bench.function_learning import FunctionLearner, rmse
+from neurofit.scripts.bench.reward_tasks import ContextualBandit, Reaching1D
 
 
 def neg_sine(x: np.ndarray) -> np.ndarray:

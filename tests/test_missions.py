@@ -96,14 +96,11 @@ def test_bad_mission() -> None:
 
 def test_drone_defaults_agree_with_the_rotor_power_models() -> None:
     """The scenarios' hover watts are the quadrotor env's power models at hover (drift alarm)."""
-    power = pytest.importorskip("neurofit.envs.power")
-    micro = getattr(power, "MICRO_ROTOR_POWER", None)
-    heavy = getattr(power, "HEAVY_ROTOR_POWER", None)
-    if micro is None or heavy is None or not hasattr(micro, "hover_power_w"):
-        pytest.skip("rotor power models not available")
+    from neurofit.envs.power import HEAVY_ROTOR_POWER, MICRO_ROTOR_POWER
+
     assert get_scenario("micro-drone").platform_w == pytest.approx(
-        micro.hover_power_w(0.027), rel=0.02
+        MICRO_ROTOR_POWER.hover_power_w(0.027), rel=0.02
     )
     assert get_scenario("delivery-drone").platform_w == pytest.approx(
-        heavy.hover_power_w(1.325), rel=0.02
+        HEAVY_ROTOR_POWER.hover_power_w(1.325), rel=0.02
     )

@@ -26,6 +26,7 @@ from neurofit.neuromorphic.plasticity import (
     LinearCritic,
     RunningBaseline,
     ThreeFactor,
+    deadband_modulator,
     error_modulator,
     node_perturbation,
     pes,
@@ -421,3 +422,96 @@ def test_bad_baseline_and_critic_settings_name_the_field() -> None:
         LinearCritic(3, learning_rate=-0.1)
     with pytest.raises(ValueError, match="gamma"):
         LinearCritic(3, gamma=1.5)
+
+
+# ----------------------------------------------------------------------------- gating
+def test_error_modulator_deadbands_by_hand() -> None:
+    enc = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, -1.0]])
+    # M = [-0.5, 2.0, -1.5]: the first is inside a 0.6 band
+    np.testing.assert_allclose(error_modulator(np.array([0.5, -1.0]), enc, deadband=0.6),
+                               [0.0, 2.0, -1.5])
+    # ‖error‖ = 1.118 < 1.2: nothing learns; at 1.1 it does
+    assert not error_modulator(np.array([0.5, -1.0]), enc, error_deadband=1.2).any()
+    np.testing.assert_allclose(error_modulator(np.array([0.5, -1.0]), enc, error_deadband=1.1),
+                               [-0.5, 2.0, -1.5])
+    m = np.array([0.1, -0.3, 0.0, 0.25, -0.05])
+    assert deadband_modulator(m, 0.2) == 2
+    np.testing.assert_array_equal(m, [0.0, -0.3, 0.0, 0.25, 0.0])
+
+
+@st.composite
+def gated_scenarios(draw: st.DrawFn) -> tuple[Scenario, np.ndarray, np.ndarray, float, float]:
+    """A PES scenario whose modulator comes from errors through a gated error_modulator;
+    also returns the raw errors, the encoders and the two bands."""
+    sc = draw(scenarios(rule=rules(eligibility="pre"), zero_modulator=True))
+    d = draw(st.integers(1, 3))
+    enc = draw(arrays(np.float64, (sc.n_post, d), elements=st.floats(-1.0, 1.0)))
+    errors = draw(arrays(np.float64, (sc.n_ticks, d), elements=st.floats(-2.0, 2.0)))
+    deadband, error_deadband = draw(st.floats(0.0, 1.0)), draw(st.floats(0.0, 1.5))
+    for k in range(sc.n_ticks):
+        error_modulator(errors[k], enc, out=sc.modulator[k], deadband=deadband,
+                        error_deadband=error_deadband)
+    return sc, errors, enc, deadband, error_deadband
+
+
+@PROPERTY
+@given(gated_scenarios())
+def test_gated_pes_writes_only_where_the_error_says_so(case: tuple) -> None:
+    """Writes recounted from the raw errors and spikes: a presynaptic neuron that spiked
+    times the postsynaptic neurons whose |projected error| is at or above the deadband, in
+    ticks whose error norm is at or above the error deadband."""
+    sc, errors, enc, deadband, error_deadband = case
+    net, _ = run(sc)
+    x = sc.tick_counts()
+    expected = 0
+    for k in range(sc.n_ticks):
+        if np.linalg.norm(errors[k]) < error_deadband:
+            continue
+        m = enc @ errors[k]  # the sign does not matter to the count
+        learning = int(np.count_nonzero((np.abs(m) >= deadband) & (m != 0)))
+        expected += int(np.count_nonzero(x[k])) * learning
+    assert net.counts().weight_updates == expected
+
+
+def test_writes_fall_to_zero_once_the_error_is_inside_the_band() -> None:
+    """A decaying error: PES writes every tick while it is large, none once it is inside the
+    band — the learning that stops when there is nothing to learn."""
+    n_pre, n_post, tick_steps, n_ticks = 3, 2, 2, 12
+    spikes = np.ones((n_ticks * tick_steps, n_pre), dtype=bool)
+    errors = 1.0 * 0.5 ** np.arange(n_ticks)  # 1, 0.5, 0.25, ...
+    enc = np.array([[1.0], [-1.0]])
+    modulator = np.zeros((n_ticks, n_post))
+    for k in range(n_ticks):
+        error_modulator(errors[k:k + 1], enc, out=modulator[k], error_deadband=0.1)
+    sc = Scenario(pes(1e-3), tick_steps, spikes, modulator, np.zeros((n_ticks, n_post)),
+                  np.zeros(n_pre * n_post), 0.0)
+    net = Network(dt_s=DT, seed=0, tick_steps=tick_steps)
+    steps, idx = np.nonzero(sc.spikes)
+    net.add_spike_source("pre", n_pre, steps * DT, idx)
+    net.add_lif("post", n_post, PARAMS)
+    net.connect("pre", "post", AllToAll(), sc.w0, name="w")
+    net.set_plasticity("w", sc.rule)
+    net.build()
+    view = net.modulator_view("post")
+    writes = []
+    for k in range(n_ticks):
+        view[:] = modulator[k]
+        before = net.counts().weight_updates
+        net.step(tick_steps)
+        writes.append(net.counts().weight_updates - before)
+    inside = errors < 0.1  # from tick 4 on (0.0625)
+    assert inside.sum() == 8
+    assert all(w == n_pre * n_post for w in np.array(writes)[~inside])
+    assert not any(np.array(writes)[inside])
+
+
+def test_bad_deadbands_name_the_field() -> None:
+    enc = np.ones((2, 2))
+    with pytest.raises(ValueError, match="deadband"):
+        error_modulator(np.zeros(2), enc, deadband=-0.1)
+    with pytest.raises(ValueError, match="error_deadband"):
+        error_modulator(np.zeros(2), enc, error_deadband=math.nan)
+    with pytest.raises(ValueError, match="deadband"):
+        deadband_modulator(np.zeros(2), 0.0)
+    with pytest.raises(ValueError, match="modulator"):
+        deadband_modulator(np.zeros(2, dtype=np.float32), 0.1)

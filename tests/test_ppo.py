@@ -3,16 +3,25 @@ exported NumPy policy acts exactly as SB3's deterministic policy."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
 import pytest
 
+# With the rl extra, torch imports triton lazily (torch._dynamo, when SB3 builds its policy).
+# Loading triton after the first EGL render in the same process segfaults (exit 139, not our
+# bug): `...; env.render(); import triton` crashes in triton's native module, which bundles its
+# own LLVM, after Mesa's EGL driver has loaded libLLVM. pytest imports every test module before
+# it runs any test, so importing triton here, at collection, loads it before anything renders.
+with contextlib.suppress(ImportError):
+    import triton  # noqa: F401
+
 ENV_ID = "InvertedPendulum-v5"
 
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from neurofit.agents import ppo
+    from neurofit.scripts.bench import threshold_runs as ppo
 
     monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # import now fails
     with pytest.raises(ImportError, match=r"neurofit\[rl\]"):
@@ -39,7 +48,7 @@ def test_exported_policy_acts_as_sb3_deterministic() -> None:
 def test_ppo_threshold_run_tiny() -> None:
     pytest.importorskip("stable_baselines3")
     pytest.importorskip("torch")
-    from neurofit.agents.ppo import ppo_steps_to_threshold
+    from neurofit.scripts.bench.threshold_runs import ppo_steps_to_threshold
 
     torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()

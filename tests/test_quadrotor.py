@@ -21,10 +21,12 @@ from gymnasium.utils.env_checker import check_env
 import neurofit.envs  # noqa: F401  (registers the ids)
 from neurofit.envs.quadrotor import OBS_SIZE, QuadrotorEnv
 from neurofit.envs.quadrotor_hover import QuadHoverEnv
-from neurofit.envs.quadrotor_platform import PLATFORMS
+from neurofit.envs.quadrotor_platform import PLATFORMS, QuadrotorPlatform
 from neurofit.envs.quadrotor_track import QuadTrackEnv
 
-QUAD_IDS = sorted(k for k in gym.registry if k.startswith("neurofit/Quad"))
+# the hover/track tasks; QuadForest has its own observation, reward and info (test_quadforest.py)
+QUAD_IDS = sorted(k for k in gym.registry
+                  if k.startswith("neurofit/Quad") and not k.startswith("neurofit/QuadForest"))
 INFO_KEYS = {
     "reward_alive",
     "reward_position",
@@ -44,6 +46,7 @@ INFO_KEYS = {
     "action_clipped",
     "disturbances",
     "termination_reason",
+    "tracking_error_m",
 }
 
 
@@ -80,15 +83,64 @@ def test_check_env(env_id: str) -> None:
     env.close()
 
 
+#: Reward weights as documented in QuadrotorEnv's docstring and signature (hard-coded here, so a
+#: default that drifts, or a kernel that scales a term, fails).
+DOC_WEIGHTS = {"alive": 1.0, "position": 1.0, "velocity": 0.1, "attitude": 0.2, "rate": 0.02,
+               "energy": 0.1}
+
+
+def _rotor_power_w(p: QuadrotorPlatform, thrusts_n: np.ndarray) -> float:
+    """Momentum theory (envs/power.py's docstring) from the platform's rotor figures."""
+    pw = p.power
+    induced = np.clip(thrusts_n, 0.0, None) ** 1.5 / math.sqrt(
+        2.0 * pw.air_density_kgpm3 * math.pi * pw.rotor_radius_m**2)
+    return pw.idle_w + float(induced.sum()) / (pw.figure_of_merit * pw.motor_efficiency)
+
+
+def _expected_terms(env: QuadrotorEnv, info: dict, w: dict[str, float],
+                    target_vel: np.ndarray) -> dict[str, float]:
+    """Every reward term recomputed from the true state in ``info`` by the documented formulas:
+    alive +w, position -w|p_target - p|, velocity -w|v_target - v|, attitude -w * rotation
+    angle from level & yaw 0, rate -w|omega|, energy -w P_elec / P_hover."""
+    p = env.platform
+    qw, qv = info["qpos"][3], info["qpos"][4:7]
+    angle = 2.0 * math.atan2(float(np.linalg.norm(qv)), abs(qw))
+    hover = _rotor_power_w(p, np.full(4, p.mass_kg * 9.81 / 4.0))
+    return {
+        "reward_alive": w["alive"],
+        "reward_position": -w["position"] * np.linalg.norm(info["target_pos"] - info["qpos"][:3]),
+        "reward_velocity": -w["velocity"] * np.linalg.norm(target_vel - info["qvel"][:3]),
+        "reward_attitude": -w["attitude"] * angle,
+        "reward_rate": -w["rate"] * np.linalg.norm(info["qvel"][3:6]),
+        "reward_energy": -w["energy"] * _rotor_power_w(p, info["rotor_thrust_n"]) / hover,
+    }
+
+
+def _figure8_velocity(t_s: float, amplitude_m: float = 0.5, period_s: float = 10.0) -> np.ndarray:
+    """d/dt of QuadTrackEnv's documented lemniscate (A sin wt, A/2 sin 2wt, h)."""
+    w = 2.0 * math.pi / period_s
+    return np.array([amplitude_m * w * math.cos(w * t_s),
+                     amplitude_m * w * math.cos(2.0 * w * t_s), 0.0])
+
+
 @pytest.mark.parametrize("env_id", QUAD_IDS)
-def test_reward_is_sum_of_terms_and_info_complete(env_id: str) -> None:
+def test_reward_terms_follow_their_formulas_and_info_complete(env_id: str) -> None:
     env = gym.make(env_id)
+    unwrapped = env.unwrapped
     obs, info = env.reset(seed=3)
     assert set(info) == INFO_KEYS
+    figure8 = isinstance(unwrapped, QuadTrackEnv) and unwrapped._trajectory == "figure8"
+    amplitude = 0.5 if unwrapped.platform.name == "micro" else 2.0  # QuadTrackEnv's doc
     rng = np.random.default_rng(0)
     for _ in range(60):
         obs, reward, term, _trunc, info = env.step(rng.uniform(-0.3, 0.1, 4).astype(np.float32))
         assert set(info) == INFO_KEYS
+        target_vel = (_figure8_velocity(info["time_s"], amplitude) if figure8 else np.zeros(3))
+        for key, value in _expected_terms(unwrapped, info, DOC_WEIGHTS, target_vel).items():
+            assert info[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+        assert info["reward_crash"] == 0.0  # crash_cost defaults to 0
+        assert info["tracking_error_m"] == pytest.approx(
+            np.linalg.norm(info["target_pos"] - info["qpos"][:3]), rel=1e-12)
         terms = sum(v for k, v in info.items() if k.startswith("reward_"))
         assert reward == pytest.approx(terms, abs=1e-12)
         assert info["error"].shape == (6,)
@@ -96,6 +148,32 @@ def test_reward_is_sum_of_terms_and_info_complete(env_id: str) -> None:
         if term:
             break
     env.close()
+
+
+@pytest.mark.parametrize("platform", ["micro", "heavy"])
+def test_each_reward_term_at_a_hand_set_state(platform: str) -> None:
+    """Distinct weights, a hand-set tilted, spinning, drifting state off a moving target: each
+    term is its formula at the state after the step (read back from ``info``), term by term."""
+    w = {"alive": 0.7, "position": 1.3, "velocity": 0.45, "attitude": 0.35, "rate": 0.05,
+         "energy": 0.25}
+    env = QuadTrackEnv(platform=platform, alive_reward=w["alive"],
+                       position_cost_weight=w["position"], velocity_cost_weight=w["velocity"],
+                       attitude_cost_weight=w["attitude"], rate_cost_weight=w["rate"],
+                       energy_cost_weight=w["energy"], crash_cost=3.0)
+    env.reset(seed=0)
+    d = env.data
+    d.qpos[:3] = [0.3, -0.2, 1.4]
+    mujoco.mju_euler2Quat(d.qpos[3:7], np.array([0.25, -0.15, 0.4]), "xyz")
+    d.qvel[:] = [0.5, -0.3, 0.2, 1.5, -0.8, 0.6]
+    _, reward, term, _, info = env.step(np.array([0.2, -0.1, 0.4, 0.0]))
+    assert not term
+    amplitude = 0.5 if platform == "micro" else 2.0
+    expected = _expected_terms(env, info, w, _figure8_velocity(info["time_s"], amplitude))
+    for key, value in expected.items():
+        assert abs(value) > 1e-3, key  # every term is exercised
+        assert info[key] == pytest.approx(value, rel=1e-9), key
+    assert info["reward_crash"] == 0.0
+    assert reward == pytest.approx(sum(expected.values()), rel=1e-12)
 
 
 def test_error_is_target_minus_state_without_noise() -> None:
@@ -219,7 +297,7 @@ def test_unstable_simulation_terminates(
         ({"max_tilt_rad": 4.0}, r"max_tilt_rad must be in \(0.0, 3.14"),
         ({"render_mode": "human"}, r"render_mode must be None or one of \['rgb_array'\]"),
         ({"width": 5000}, r"width must be in \[1, 640\]"),
-        ({"camera": "nope"}, r"camera must be one of \['track'\]"),
+        ({"camera": "nope"}, r"camera must be one of \['fixed', 'track'\]"),
         ({"target_pos_m": (0, 0, -1)}, r"target_pos_m height must be > 0"),
         ({"target_pos_m": (0, 0)}, r"target_pos_m must be 3 finite numbers"),
         ({"disturbances": [{"type": "Tornado"}]}, r"disturbance type must be one of"),
@@ -282,32 +360,62 @@ def test_asset_matches_platform_constants(name: str) -> None:
     if name == "micro":
         assert p.thrust_to_weight == pytest.approx(2.25, rel=1e-3)
         assert 4 * p.max_thrust_n == pytest.approx(0.6, abs=0.01)
-    # the allocation matrix reproduces MuJoCo's wrench for unit thrusts
+    # the allocation matrix reproduces the wrench MuJoCo applies: set the rotor thrusts (the
+    # motor-lag state) at a tilted pose and read the free joint's generalised actuator force,
+    # [force (world frame), torque (body frame)], back from qfrc_actuator
     b = p.allocation_matrix()
     assert np.linalg.matrix_rank(b) == 4
+    d = mujoco.MjData(m)
+    d.qpos[:3] = [0.1, -0.2, 1.0]
+    mujoco.mju_euler2Quat(d.qpos[3:7], np.array([0.3, -0.2, 0.5]), "xyz")
+    rng = np.random.default_rng(0)
+    for thrusts in np.vstack([np.eye(4) * p.max_thrust_n, rng.uniform(0, p.max_thrust_n, 4)]):
+        d.act[:] = d.ctrl[:] = thrusts
+        mujoco.mj_forward(m, d)
+        np.testing.assert_allclose(d.actuator_force, thrusts, rtol=1e-12)
+        wrench = b @ thrusts
+        rot = d.xmat[bid].reshape(3, 3)
+        np.testing.assert_allclose(d.qfrc_actuator[:3], rot @ [0.0, 0.0, wrench[0]],
+                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(d.qfrc_actuator[3:], wrench[1:], rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("env_id", QUAD_IDS)
 def test_vector_envs_sync_and_async(env_id: str) -> None:
+    """Sub-env i of a vector env reset with seed=0 is the single env reset with seed i and fed
+    the i-th row of the actions: same observations, rewards and powers, bit for bit."""
+    actions = np.array([[0.1, -0.2, 0.3, 0.0], [-0.3, 0.2, 0.0, 0.1]], dtype=np.float32)
+    singles = []
+    for i in range(2):
+        env = gym.make(env_id)
+        obs, _ = env.reset(seed=i)
+        rows = [(obs, 0.0, 0.0)]
+        for _ in range(3):
+            obs, reward, _term, _trunc, info = env.step(actions[i])
+            rows.append((obs, reward, info["power_w"]))
+        singles.append(rows)
+        env.close()
     for mode in ("sync", "async"):
         envs = gym.make_vec(env_id, num_envs=2, vectorization_mode=mode)
         obs, info = envs.reset(seed=0)
         assert obs.shape == (2, OBS_SIZE)
+        got = [(obs, np.zeros(2), np.zeros(2))]
         for _ in range(3):
-            obs, reward, _term, _trunc, info = envs.step(np.zeros((2, 4), dtype=np.float32))
-        assert reward.shape == (2,) and info["power_w"].shape == (2,)
-        assert not np.array_equal(obs[0], obs[1])  # sub-envs are seeded differently
+            obs, reward, _term, _trunc, info = envs.step(actions)
+            got.append((obs, reward, info["power_w"]))
         envs.close()
+        for k, (vec_obs, vec_reward, vec_power) in enumerate(got):
+            for i in range(2):
+                single_obs, single_reward, single_power = singles[i][k]
+                np.testing.assert_array_equal(vec_obs[i], single_obs, err_msg=f"{mode} {k} {i}")
+                assert vec_reward[i] == single_reward and vec_power[i] == single_power
+        assert not np.array_equal(got[0][0][0], got[0][0][1])  # sub-envs are seeded differently
 
 
-def test_render_rgb_array() -> None:
+def test_render_rgb_array(offscreen_gl: None) -> None:
     env = QuadHoverEnv(render_mode="rgb_array", width=160, height=120)
     env.reset(seed=0)
-    try:
-        frame = env.render()
-    except Exception as exc:  # no EGL device / driver on this machine
-        pytest.skip(f"offscreen rendering unavailable with MUJOCO_GL={os.environ['MUJOCO_GL']}: "
-                    f"{exc}")  # fmt: skip
+    frame = env.render()
     assert frame is not None
     assert frame.shape == (120, 160, 3) and frame.dtype == np.uint8
     assert frame.std() > 1.0  # not a blank image

@@ -80,17 +80,6 @@ def arm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _record(tmp_path_factory.mktemp("arm") / "ds", ARM, ArmPDController, 150, 2)
 
 
-def _egl_reason() -> str | None:
-    import mujoco
-
-    try:
-        renderer = mujoco.Renderer(mujoco.MjModel.from_xml_string("<mujoco/>"), 16, 16)
-    except Exception as exc:  # no GL backend on this machine
-        return f"MuJoCo offscreen rendering unavailable (MUJOCO_GL=egl): {exc}"
-    renderer.close()
-    return None
-
-
 # ------------------------------------------------------------------------------ bit-exact
 @pytest.mark.parametrize("fixture", ["drone", "arm"])
 def test_replay_is_bit_exact(fixture: str, request: pytest.FixtureRequest) -> None:
@@ -104,12 +93,47 @@ def test_replay_is_bit_exact(fixture: str, request: pytest.FixtureRequest) -> No
     assert ep.seed is None and ep.rng_state is not None
 
 
+def _fly_open_loop(actions: np.ndarray, seed: int, disturbances: list[dict]) -> dict:
+    """QuadTrack-v0 (no sensor noise) with ``disturbances``, reset with ``seed`` and fed
+    ``actions``: qpos and rotor thrusts of every row (reset included)."""
+    env = gym.make("neurofit/QuadTrack-v0", disturbances=disturbances)
+    _, info = env.reset(seed=seed)
+    rows = [info]
+    for a in actions:
+        rows.append(env.step(a)[4])
+    env.close()
+    return {key: np.array([r[key] for r in rows]) for key in ("qpos", "rotor_thrust_n")}
+
+
 def test_disturbances_really_act_in_the_drone_episode(drone: Path) -> None:
+    """The recorded actions replayed open-loop from the episode's seed: payload, motor loss and
+    wind each leave the undisturbed flight untouched before they start at 2.0 s and change it
+    after; together they reproduce the recorded physics; sensor noise is in the observations."""
     ep = open_recording(drone).episode(0)
     t = ep.time_s
     assert t[-1] > 2.0  # the payload, motor loss and wind start at 2.0 s
     noise = ep.observations[:, 0:3] + ep.infos["qpos"][:, 0:3] - ep.infos["target_pos"]
     assert np.std(noise) > 1e-3  # sensor noise is in the observations
+    kinds = {d["type"]: d for d in gym.spec(DISTURBED_DRONE).kwargs["disturbances"]}
+    assert set(kinds) == {"Payload", "MotorDegradation", "Wind"}
+    assert ep.seed is not None
+    none = _fly_open_loop(ep.actions, ep.seed, [])
+    every = _fly_open_loop(ep.actions, ep.seed, list(kinds.values()))
+    np.testing.assert_array_equal(every["qpos"], ep.infos["qpos"])  # the recorded physics
+    before = slice(0, 201)  # rows up to t = 2.0 s: no step has started at t >= 2.0 yet
+    after = t > 2.0 + 0.015  # rows of steps that started after 2.0 s
+    for kind, spec in kinds.items():
+        one = _fly_open_loop(ep.actions, ep.seed, [spec])
+        np.testing.assert_array_equal(one["qpos"][before], none["qpos"][before], err_msg=kind)
+        dev = np.abs(one["qpos"][after, :3] - none["qpos"][after, :3]).max()
+        assert dev > 1e-5, (kind, dev)  # > 10 µm within 0.3 s
+        if kind == "MotorDegradation":  # rotor 0 at 70 %, the others untouched
+            np.testing.assert_allclose(one["rotor_thrust_n"][after, 0],
+                                       0.7 * none["rotor_thrust_n"][after, 0], rtol=1e-12)
+            np.testing.assert_array_equal(one["rotor_thrust_n"][:, 1:],
+                                          none["rotor_thrust_n"][:, 1:])
+        if kind == "Payload":  # +30 % mass on the same thrust: it sinks below the light one
+            assert one["qpos"][-1, 2] < none["qpos"][-1, 2] - 1e-4
 
 
 def test_check_detects_a_changed_action(drone: Path, tmp_path: Path) -> None:
@@ -123,7 +147,8 @@ def test_check_detects_a_changed_action(drone: Path, tmp_path: Path) -> None:
     assert not check.bit_exact
     assert check.first_mismatch() == 101  # the state after step 101 differs
     assert check.qpos_dev[:101].max() == 0.0 and check.max_qpos_dev > 0.0
-    result = CliRunner().invoke(app, ["replay", str(copy), "--episode", "0", "--check"])
+    result = CliRunner().invoke(app, ["replay", "--run-dir", str(copy), "--episode", "0",
+                                      "--check"])
     assert result.exit_code == 1, result.output
     assert "NOT bit-exact" in result.output and "steps that differ" in result.output
 
@@ -131,22 +156,24 @@ def test_check_detects_a_changed_action(drone: Path, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ CLI
 def test_cli_lists_and_checks(drone: Path) -> None:
     runner = CliRunner()
-    listing = runner.invoke(app, ["replay", str(drone)])
+    listing = runner.invoke(app, ["replay", "--run-dir", str(drone)])
     assert listing.exit_code == 0, listing.output
     assert DISTURBED_DRONE in listing.output and "episodes of" in listing.output
-    result = runner.invoke(app, ["replay", str(drone), "--episode", "1", "--check"])
+    result = runner.invoke(app, ["replay", "--run-dir", str(drone), "--episode", "1", "--check"])
     assert result.exit_code == 0, result.output
     assert "230 steps checked, bit-exact" in result.output
 
 
 def test_cli_missing_episode_is_a_clear_error(drone: Path) -> None:
-    result = CliRunner().invoke(app, ["replay", str(drone), "--episode", "9", "--check"])
+    result = CliRunner().invoke(app, ["replay", "--run-dir", str(drone), "--episode", "9",
+                                      "--check"])
     assert result.exit_code == 2
     assert "no episode 9; the dataset has episodes 0-1" in " ".join(result.output.split())
 
 
 def test_cli_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["replay", str(tmp_path / "missing_run"), "--check"])
+    result = CliRunner().invoke(app, ["replay", "--run-dir", str(tmp_path / "missing_run"),
+                                      "--check"])
     assert result.exit_code == 2
     assert "missing_run: no such file, directory or local dataset id" in " ".join(
         result.output.split()
@@ -160,7 +187,7 @@ def test_timeline_plot_is_written(drone: Path, tmp_path: Path) -> None:
     rec = open_recording(drone)
     png = save_timeline_png(rec.episode(0), tmp_path / "tl.png", width_px=600, height_px=400)
     assert iio.imread(png).shape[:2] == (400, 600)
-    result = CliRunner().invoke(app, ["replay", str(drone), "-e", "1", "--plot",
+    result = CliRunner().invoke(app, ["replay", "--run-dir", str(drone), "-e", "1", "--plot",
                                       str(tmp_path / "cli.png")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli.png").stat().st_size > 10_000
@@ -179,10 +206,7 @@ def test_timeline_cursor_moves_without_redrawing(drone: Path) -> None:
     assert changed_b[0] > changed_a[0]
 
 
-def test_video_has_the_expected_frames(tmp_path: Path) -> None:
-    reason = _egl_reason()
-    if reason:
-        pytest.skip(reason)
+def test_video_has_the_expected_frames(tmp_path: Path, offscreen_gl: None) -> None:
     import imageio_ffmpeg
 
     from neurofit.scripts.replay import render_video
@@ -197,10 +221,7 @@ def test_video_has_the_expected_frames(tmp_path: Path) -> None:
     assert media.check.bit_exact  # rendering leaves the physics alone
 
 
-def test_bench_record_json_smoke(tmp_path: Path) -> None:
-    reason = _egl_reason()
-    if reason:
-        pytest.skip(reason)
+def test_bench_record_json_smoke(tmp_path: Path, offscreen_gl: None) -> None:
     import json
 
     result = CliRunner().invoke(app, ["bench", "record", "--agent", "pid", "--episodes", "1",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurofit.agents.neurofit_agent import MODE_DEFAULTS, AgentConfig, NeuroFitAgent
-from neurofit.agents.threshold_runs import mean_return, neurofit_steps_to_threshold
+from neurofit.scripts.bench.threshold_runs import mean_return, neurofit_steps_to_threshold
 
 ENV_ID = "InvertedPendulum-v5"
 

@@ -65,7 +65,8 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
     assert row["env_seed"] == episode_seed(0, 0) and row["length"] == 50
     terms = sum(v for k, v in row.items() if k.startswith("reward_"))
     assert math.isclose(terms, row["return"], rel_tol=1e-9, abs_tol=1e-9)
-    for key in ("rms_error", "rms_error_5", "actuator_power_w", "spike_rate_hz", "ops_per_tick",
+    for key in ("rms_tracking_error_mm", "rms_tracking_error_mm_last_half", "error_5_rms",
+                "actuator_power_w", "spike_rate_hz", "ops_per_tick",
                 "compute_learning_j", "compute_static_j", "compute_energy_per_tick_j"):
         assert row[key] is not None and row[key] >= 0, key
     assert row["spike_rate_hz"] > 0 and row["weight_updates_per_tick"] > 0
@@ -73,6 +74,110 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
     assert TrainConfig.from_dict(config) == cfg.resolved()
     assert config["resolved"]["agent_config"]["n_per_input"] == 10
     assert (tmp_path / "full/learning_curve.png").stat().st_size > 1000
+
+
+def _documented_seed(seed: int, episode: int, stream: int = 0) -> int:
+    """The env seed of an episode as config.json documents it: numpy
+    ``SeedSequence([seed, stream, episode]).generate_state(1)[0]`` (not ``episode_seed``)."""
+    return int(np.random.SeedSequence([seed, stream, episode]).generate_state(1)[0])
+
+
+def test_episode_seeds_distinct_documented_and_recorded(tmp_path: Path) -> None:
+    from neurofit.envs.recorded import open_recording
+
+    result = train(_small(agent="pd", seed=5, total_steps=200, record=True), tmp_path / "run",
+                   progress=False)
+    expected = [_documented_seed(5, i) for i in range(4)]
+    assert len(set(expected)) == 4
+    assert [r["env_seed"] for r in result.metrics] == expected
+    rows = json.loads((tmp_path / "run/metrics.json").read_text())["episodes"]
+    assert [r["env_seed"] for r in rows] == expected
+    rec = open_recording(tmp_path / "run" / "dataset")
+    episodes = list(rec.episodes())
+    assert [ep.seed for ep in episodes] == expected
+    # the seed reached the env: each recorded episode starts where a fresh env reset with the
+    # documented seed starts, and the starts differ
+    env = gym.make("neurofit/QuadHoverPayload-v0", **SHORT)
+    for ep, s in zip(episodes, expected, strict=True):
+        np.testing.assert_array_equal(ep.observations[0], env.reset(seed=s)[0])
+    assert len({ep.observations[0].tobytes() for ep in episodes}) == 4
+    env.close()
+
+
+def test_resume_with_sparse_checkpoints_equals_uninterrupted(tmp_path: Path) -> None:
+    """checkpoint_every=2 with 50-step episodes: the final checkpoint is written even when the
+    episode count is odd, holds the final agent, and a resume from it equals one long run."""
+    cfg = _small(total_steps=250, checkpoint_every=2)
+    full = train(cfg, tmp_path / "full", progress=False)
+    part = train(_small(total_steps=150, checkpoint_every=2), tmp_path / "resumed",
+                 progress=False)
+    assert part.episodes == 3
+    state = json.loads((tmp_path / "resumed/checkpoints/state.json").read_text())
+    assert (state["step"], state["episode"]) == (150, 3)  # episode 3 is not a multiple of 2
+    ckpt = _weights(tmp_path / "resumed/checkpoints/latest.npz")
+    trainer = json.loads(bytes(ckpt.pop("trainer_state")).decode())
+    assert (trainer["step"], trainer["episode"]) == (150, 3)
+    final = _weights(tmp_path / "resumed/agent.npz")
+    assert ckpt.keys() == final.keys()
+    for key in final:
+        np.testing.assert_array_equal(ckpt[key], final[key], err_msg=key)
+    resumed = train(cfg, tmp_path / "resumed", resume=True, progress=False)
+    assert resumed.resumed_from_step == 150
+    assert resumed.metrics == full.metrics
+    _assert_same_run(tmp_path / "full", tmp_path / "resumed")
+    state = json.loads((tmp_path / "resumed/checkpoints/state.json").read_text())
+    assert (state["step"], state["episode"]) == (250, 5)
+
+
+def test_metrics_recount_from_the_recorded_dataset(tmp_path: Path) -> None:
+    """Every episode's metrics row recomputed from the recorded dataset alone: length, return
+    and reward terms, RMS tracking error in mm (distance from the true position to the target,
+    sqrt of the mean of squares, whole episode and last half), actuator power and energy, spike
+    rate, operations per tick and compute energy at Loihi's figures (Davies et al. 2018)."""
+    from neurofit.envs.recorded import open_recording
+
+    result = train(_small(total_steps=100, record=True), tmp_path / "run", progress=False)
+    assert [r["complete"] for r in result.metrics] == [True, True]
+    dt_s = json.loads((tmp_path / "run/config.json").read_text())[
+        "resolved"]["agent_config"]["dt_s"]
+    episodes = list(open_recording(tmp_path / "run" / "dataset").episodes())
+    assert len(episodes) == len(result.metrics)
+    for row, ep in zip(result.metrics, episodes, strict=True):
+        n = ep.n_steps
+        steps = slice(1, None)  # infos row 0 is the reset
+        assert row["length"] == n == 50 and row["env_seed"] == ep.seed
+        assert row["return"] == pytest.approx(float(np.sum(ep.rewards)), rel=1e-12)
+        for key in ("reward_alive", "reward_position", "reward_velocity", "reward_attitude",
+                    "reward_rate", "reward_energy", "reward_crash"):
+            assert row[key] == pytest.approx(float(np.sum(ep.infos[key][steps])), abs=1e-9), key
+        dist = np.linalg.norm(ep.infos["target_pos"][steps] - ep.infos["qpos"][steps, :3], axis=1)
+        np.testing.assert_allclose(ep.infos["tracking_error_m"][steps], dist, rtol=1e-12)
+        assert row["rms_tracking_error_mm"] == pytest.approx(
+            1000.0 * math.sqrt(sum(d * d for d in dist) / n), rel=1e-12)
+        half = dist[n // 2:]  # the last 25 of 50 steps
+        assert row["rms_tracking_error_mm_last_half"] == pytest.approx(
+            1000.0 * math.sqrt(sum(d * d for d in half) / len(half)), rel=1e-12)
+        power = ep.infos["power_w"][steps]
+        assert row["actuator_power_w"] == pytest.approx(float(np.mean(power)), rel=1e-12)
+        assert row["actuator_energy_j"] == pytest.approx(float(np.sum(power)) * 0.01, rel=1e-12)
+        ops = {k: int(np.sum(v[steps])) for k, v in ep.infos["agent"]["ops"].items()}
+        spikes = ep.spikes
+        assert spikes is not None and ops["spikes"] == int(spikes.counts()[1:].sum())
+        assert row["spike_rate_hz"] == pytest.approx(
+            ops["spikes"] / ops["neuron_updates"] / dt_s, rel=1e-12)
+        assert row["ops_per_tick"] == pytest.approx(sum(ops.values()) / n, rel=1e-12)
+        for name, value in ops.items():
+            assert row[f"{name}_per_tick"] == pytest.approx(value / n, rel=1e-12), name
+        loihi_j = {"compute_spikes_j": ops["spikes"] * 3.5e-12,
+                   "compute_synaptic_j": ops["synaptic_events"] * 23.6e-12,
+                   "compute_neuron_j": ops["neuron_updates"] * 81e-12,
+                   "compute_learning_j": ops["weight_updates"] * 120e-12,
+                   "compute_static_j": 0.94 * 0.01 * n}
+        for key, value in loihi_j.items():
+            assert row[key] == pytest.approx(value, rel=1e-9), key
+        assert row["compute_energy_j"] == pytest.approx(sum(loihi_j.values()), rel=1e-9)
+        assert row["compute_energy_j"] == pytest.approx(
+            float(np.sum(ep.infos["agent"]["compute_energy_j"][steps])), rel=1e-9)
 
 
 def test_resume_equals_uninterrupted_reward_mode(tmp_path: Path) -> None:
@@ -127,7 +232,7 @@ def test_callback_stops_early_and_run_dir_rules(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"env_id": "neurofit/QuadHover-v9"}, r"unknown env id .*close matches: .*QuadHover-v0"),
-    ({"env_id": "InvertedPendulum-v5", "mode": "error"}, r"reward mode.*ErrorFeedback"),
+    ({"env_id": "Hopper-v5", "mode": "error"}, r"reward mode.*ErrorFeedback"),
     ({"total_steps": -5}, "total_steps must be a positive integer"),
     ({"agent": "ppo"}, "unknown agent 'ppo'"),
     ({"agent_config": {"mode": "reward"}}, "TrainConfig.mode"),
@@ -180,7 +285,8 @@ def test_evaluate_agent_object_beside_baselines(tmp_path: Path) -> None:
     assert set(out["agents"]) == {"neurofit", "pd", "random", "mlp"} and not out["skipped"]
     nf, pd, dnn = out["agents"]["neurofit"], out["agents"]["pd"], out["agents"]["mlp"]
     assert nf["spike_rate_hz"] > 0 and nf["ops_per_tick"] > 0 and pd["spike_rate_hz"] is None
-    assert pd["ops_per_tick"] is None and pd["rms_error"] < out["agents"]["random"]["rms_error"]
+    assert pd["ops_per_tick"] is None
+    assert pd["rms_tracking_error_mm"] < out["agents"]["random"]["rms_tracking_error_mm"]
     assert dnn["spike_rate_hz"] is None and dnn["compute_dynamic_per_tick_j"] > 0
     assert dnn["ops_per_tick"] == sum(mlp.count_ops().as_dict().values())
     skipped = evaluate(agent, "neurofit/QuadHover-v0", episodes=1, env_kwargs=SHORT,

@@ -23,11 +23,10 @@ from neurofit.neuromorphic.coding import (
 )
 from neurofit.neuromorphic.connectivity import AllToAll
 from neurofit.neuromorphic.network import Network
-from neurofit.neuromorphic.neurons import LIFParams
+from neurofit.neuromorphic.neurons import FAST_LIF
 from neurofit.neuromorphic.plasticity import error_modulator, pes
 
-PARAMS = LIFParams(tau_mem_s=0.01, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005,
-                   v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050, refractory_s=0.002)
+PARAMS = FAST_LIF
 
 
 def sine_target(x: np.ndarray) -> np.ndarray:

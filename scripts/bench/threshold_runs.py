@@ -1,6 +1,6 @@
 """Env steps to reach a return threshold: the learning benchmarks' measure, shared by every learner.
 
-One protocol for every learner (NeuroFit reward mode here, PPO in :mod:`neurofit.agents.ppo`):
+One protocol for every learner (NeuroFit reward mode and Stable-Baselines3 PPO with its defaults):
 train on one env; after every ``eval_every`` training steps, freeze the policy and run
 ``eval_episodes`` deterministic episodes on a separate env whose episode ``k`` always starts
 from ``reset(seed=eval_seed + k)``; the run's figure is the first step count at which the mean
@@ -17,8 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from neurofit.agents.mlp import NumpyMLP
+from neurofit.agents.ppo import make_ppo, require_rl
+from neurofit.agents.rollout import FunctionAgent, StepResult, run_episode
+
 __all__ = ["EVAL_SEED", "ThresholdRun", "check_protocol", "mean_return",
-           "neurofit_steps_to_threshold"]
+           "neurofit_steps_to_threshold", "ppo_steps_to_threshold"]
 
 #: Seeds of the evaluation episodes (``eval_seed + k``): the same for every learner and seed.
 EVAL_SEED = 10_000
@@ -83,17 +87,9 @@ def mean_return(env: Any, act: Callable[[np.ndarray], np.ndarray], episodes: int
                 on_reset: Callable[[], None] | None = None) -> float:
     """Mean undiscounted return of ``act`` over ``episodes`` episodes of ``env``, episode ``k``
     starting from ``env.reset(seed=eval_seed + k)``; ``on_reset`` runs after every reset."""
-    total = 0.0
-    for k in range(episodes):
-        obs, _ = env.reset(seed=eval_seed + k)
-        if on_reset is not None:
-            on_reset()
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(act(obs))
-            total += float(reward)
-            done = terminated or truncated
-    return total / episodes
+    policy = FunctionAgent(act, on_reset)
+    return sum(run_episode(policy, env, eval_seed + k).episode_return
+               for k in range(episodes)) / episodes
 
 
 def neurofit_steps_to_threshold(
@@ -142,19 +138,12 @@ def neurofit_steps_to_threshold(
         judge.learning = False
         weights, judge_weights = (agent.policy.net.weights("learned"),
                                   judge.policy.net.weights("learned"))
-        obs, _ = env.reset(seed=seed)
-        agent.reset()
-        run.train_episodes = 1
         steps = 0
-        while steps < max_steps:
-            action = agent.act(obs)
-            obs, reward, terminated, truncated, info = env.step(action)
-            agent.observe(obs, float(reward), terminated, info)
+        reached = False
+
+        def on_step(_: StepResult) -> bool:
+            nonlocal steps, reached
             steps += 1
-            if terminated or truncated:
-                obs, _ = env.reset()
-                agent.reset()
-                run.train_episodes += 1
             if steps % eval_every == 0 or steps == max_steps:
                 judge_weights[:] = weights
                 mean = mean_return(eval_env, judge.act, eval_episodes, on_reset=judge.reset)
@@ -162,10 +151,106 @@ def neurofit_steps_to_threshold(
                 if progress is not None:
                     progress(eval_every if steps % eval_every == 0 else steps % eval_every,
                              mean)
-                if reached:
-                    break
+            return not reached
+
+        episode_seed: int | None = seed  # then the env's generator runs on
+        run.train_episodes = 1
+        while True:
+            result = run_episode(agent, env, episode_seed, on_step=on_step,
+                                 max_steps=max_steps - steps)
+            episode_seed = None
+            if result.done:  # counted as soon as the env ends one (as a new one starts)
+                run.train_episodes += 1
+            if reached or steps >= max_steps or not result.done:
+                break
     finally:
         env.close()
         eval_env.close()
     run.wall_s = time.perf_counter() - start
     return run
+
+
+def ppo_steps_to_threshold(
+    env_id: str,
+    seed: int,
+    *,
+    max_steps: int = 300_000,
+    threshold: float = 950.0,
+    eval_every: int = 2048,
+    eval_episodes: int = 10,
+    progress: ProgressFn | None = None,
+    torch_threads: int = 1,
+    **ppo_kwargs: Any,
+) -> tuple[ThresholdRun, NumpyMLP]:
+    """Train SB3 PPO (defaults) until the deterministic policy's mean evaluation return reaches
+    ``threshold``; return the run and the last policy as a :class:`NumpyMLP`.
+
+    SB3 collects whole rollouts, so training can overrun ``max_steps`` by less than one rollout
+    (2,048 steps); the last policy is always evaluated. With SB3's default rollout of 2,048
+    steps, an evaluation every 2,048 steps falls between two updates and sees the policy
+    trained on exactly that many steps (SB3's ``EvalCallback`` instead evaluates in the last
+    step of a rollout, before its update). The deterministic policy is exported to a
+    :class:`~neurofit.agents.mlp.NumpyMLP` (the action mean, clipped to the action bounds as
+    ``model.predict`` does) and evaluated in NumPy, which is what the energy report prices too.
+
+    Args:
+        progress: called after every evaluation with the steps trained since the last call.
+        torch_threads: torch's intra-op threads during the run (restored afterwards); one keeps
+            a shared machine usable and costs PPO's small networks little.
+        ppo_kwargs: overrides of SB3's PPO defaults (the benchmark passes none; tests shrink
+            the rollout).
+    """
+    import gymnasium as gym
+
+    _, torch = require_rl()
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    check_protocol(max_steps, eval_every, eval_episodes)
+    run = ThresholdRun("ppo", env_id, seed, threshold, max_steps, eval_every, eval_episodes)
+    start = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(torch_threads)
+    eval_env = gym.make(env_id)
+    last = {"steps": 0}
+
+    def evaluate(model: Any) -> bool:
+        steps = int(model.num_timesteps)
+        policy = NumpyMLP.from_sb3(model)
+        mean = mean_return(eval_env, policy, eval_episodes, EVAL_SEED)
+        reached = run.record(steps, mean)
+        if progress is not None:
+            progress(steps - last["steps"], mean)
+        last["steps"] = steps
+        return reached
+
+    class _EvalBetweenUpdates(BaseCallback):  # type: ignore[misc]
+        """Evaluates when a rollout starts (after the previous update); stops once reached."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stop = False
+
+        def _on_rollout_start(self) -> None:
+            n = self.model.num_timesteps
+            if n > 0 and n % eval_every == 0 and not self.stop:
+                self.stop = evaluate(self.model)
+
+        def _on_step(self) -> bool:
+            return not self.stop
+
+    try:
+        model = make_ppo(env_id, seed, **ppo_kwargs)
+        callback = _EvalBetweenUpdates()
+        model.learn(total_timesteps=max_steps, callback=callback)
+        if not callback.stop and (not run.evaluations
+                                  or run.evaluations[-1][0] != model.num_timesteps):
+            evaluate(model)
+        policy = NumpyMLP.from_sb3(model)
+        vec_env = model.get_env()
+        run.train_episodes = len(vec_env.env_method("get_episode_rewards")[0])
+        vec_env.close()
+    finally:
+        eval_env.close()
+        torch.set_num_threads(threads)
+    run.wall_s = time.perf_counter() - start
+    return run, policy

@@ -29,7 +29,7 @@ import numpy as np
 from neurofit.neuromorphic.coding import GaussianPopulationEncoder, RateDecoder
 from neurofit.neuromorphic.connectivity import AllToAll
 from neurofit.neuromorphic.network import Network
-from neurofit.neuromorphic.neurons import LIFParams
+from neurofit.neuromorphic.neurons import FAST_LIF
 from neurofit.neuromorphic.plasticity import RunningBaseline, node_perturbation
 
 __all__ = [
@@ -41,8 +41,7 @@ __all__ = [
 ]
 
 #: Neuron parameters of both tasks: 10 ms membrane, threshold 15 mV above rest.
-PARAMS = LIFParams(tau_mem_s=0.01, tau_syn_exc_s=0.005, tau_syn_inh_s=0.005,
-                   v_rest=-0.065, v_reset=-0.065, v_thresh=-0.050, refractory_s=0.002)
+PARAMS = FAST_LIF
 _THRESHOLD_V = PARAMS.v_thresh - PARAMS.v_rest
 
 

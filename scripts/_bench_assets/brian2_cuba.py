@@ -2,18 +2,21 @@
 
 This script is Brian2's own ``examples/CUBA.py`` network wrapped in a timing
 harness. NeuroFit uses it only as an outside reference for its engine
-benchmark. It needs only brian2 and numpy, it is NOT part of the neurofit package,
-and nothing imports it. Run it with the separate Brian2 virtualenv:
+benchmark. It needs only brian2 and numpy; it ships with the neurofit package as a
+data file (``neurofit/scripts/_bench_assets/``) and nothing imports it.
+``neurofit bench engine --brian2-python PATH`` runs it; to run it by hand, use a separate
+Brian2 virtualenv (paths below are from a source checkout):
 
     python -m venv /work/brian2-venv
     /work/brian2-venv/bin/pip install "brian2==2.9.*" "numpy<2.4" cython
+    B2=/work/brian2-venv/bin
 
     # C++ standalone (single thread, no OpenMP), 10 s of biological time, 4000 neurons
-    /work/brian2-venv/bin/python benchmarks/brian2_cuba.py --device cpp_standalone --json
+    $B2/python scripts/_bench_assets/brian2_cuba.py --device cpp_standalone --json
     # runtime mode with the cython code-generation target
-    /work/brian2-venv/bin/python benchmarks/brian2_cuba.py --device runtime --json
+    $B2/python scripts/_bench_assets/brian2_cuba.py --device runtime --json
     # scaling at a fixed mean fan-in of 80 synapses per neuron (p = 80/N)
-    /work/brian2-venv/bin/python benchmarks/brian2_cuba.py --neurons 16000 --fanin-fixed --json
+    $B2/python scripts/_bench_assets/brian2_cuba.py --neurons 16000 --fanin-fixed --json
 
 The script prints one JSON object. ``wall_s`` is the median over ``--repeats``
 of the simulation-loop time that Brian2 itself reports (``device._last_run_time``).

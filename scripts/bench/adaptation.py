@@ -3,11 +3,12 @@
 Each task runs the same seeded episodes with the reflex alone (PD), the full PID, and NeuroFit
 (reflex + learned correction, learning from the first step), and returns a JSON-ready dict.
 
-- ``hover-payload``: micro quadrotor, +30% payload at t = 2 s, 15 s; RMS position error over
-  the last 5 s. Target: ``reduction = 1 − neurofit/pd ≥ 0.8`` and NeuroFit no worse than PID.
+- ``hover-payload``: micro quadrotor, +30% payload at t = 2 s, 15 s; RMS tracking error over
+  the last 5 s (:mod:`neurofit.envs.tracking`; here in metres). Target: ``reduction =
+  1 − neurofit/pd ≥ 0.8`` and NeuroFit no worse than PID.
 - ``track-disturbed``: figure-eight with +30% payload, one motor at 70%, gusty wind from
-  t = 2 s, sensor noise; RMS error over the second half of 20 s; PID with the same gains and
-  the best of a small gain sweep; crashes over seeds and a 3× range of learning rates.
+  t = 2 s, sensor noise; RMS tracking error over the second half of 20 s; PID with the same
+  gains and the best of a small gain sweep; crashes over seeds and a 3× range of learning rates.
 - ``arm-payload``: arm reaching 8 targets, payload doubled at t = 1 s; the steady error (mean
   over the last 0.5 s of each 2 s hold) of targets 2–8. A mean, not an RMS: in some episodes
   one far target is still being approached at the end of its hold by every controller alike,
@@ -25,8 +26,10 @@ import gymnasium as gym
 import numpy as np
 
 import neurofit.envs  # noqa: F401  (registers the neurofit/ ids)
+from neurofit.agents import rollout
 from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
 from neurofit.agents.reflex import make_reflex
+from neurofit.envs.tracking import tracking_error_m
 
 Progress = Callable[[], None]
 
@@ -37,40 +40,25 @@ def run_episode(env_id: str, kind: str, seed: int, n_steps: int, *,
                 pid_gains: dict[str, Any] | None = None) -> dict[str, Any]:
     """One seeded episode of ``kind`` in ``pd`` (reflex alone), ``pid`` or ``neurofit``.
 
-    Returns the per-step true position error norms (``errors``), whether it crashed, and
-    the ticks run.
+    Returns the per-step tracking errors in metres (``errors``, ``info["tracking_error_m"]``:
+    :mod:`neurofit.envs.tracking`), whether it crashed, and the ticks run.
     """
     env = gym.make(env_id, max_episode_steps=n_steps, **(env_kwargs or {}))
     try:
-        obs, info = env.reset(seed=seed)
-        agent = None
+        agent: Any
         if kind == "neurofit":
             agent = NeuroFitAgent.from_env(env, config or AgentConfig(seed=seed),
                                            **(reflex_kwargs or {}))
-            agent.reset()
         else:
             reflex = make_reflex(env, integral=kind == "pid", **(reflex_kwargs or {}))
             if pid_gains and hasattr(reflex, "pid"):
                 reflex.pid.set_gains(**pid_gains)
-            reflex.reset()
-            zero = np.zeros(reflex.n_correction)
-        errors = []
-        crashed = False
-        for _ in range(n_steps):
-            action = agent.act(obs) if agent is not None else reflex.act(obs, zero)
-            obs, reward, terminated, truncated, info = env.step(action)
-            if agent is not None:
-                agent.observe(obs, reward, terminated, info)
-            truth = info["target_pos"] - info["qpos"][:3] if "target_pos" in info else (
-                info["target"] - info["ee_pos"])
-            errors.append(float(np.linalg.norm(truth)))
-            if terminated:
-                crashed = True
-                break
-            if truncated:
-                break
-        return {"errors": np.array(errors), "crashed": crashed, "ticks": len(errors),
-                "agent": agent}
+            agent = rollout.ReflexAgent(reflex)
+        errors: list[float] = []
+        result = rollout.run_episode(agent, env, seed, max_steps=n_steps,
+                                     on_step=lambda s: errors.append(tracking_error_m(s.info)))
+        return {"errors": np.array(errors), "crashed": result.terminated,
+                "ticks": len(errors), "agent": agent if kind == "neurofit" else None}
     finally:
         env.close()
 
