@@ -11,8 +11,10 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -60,10 +62,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
         atomic_write(path, data)
 
 
+#: prefix of the directory the final agent is staged in (a kill leaves it; cleaned at start)
+STAGING = ".staging-"
+
+
 def _save_agent(agent: Any, path: Path) -> None:
     """``agent.save(path)`` staged in a temporary directory beside ``path`` (removed whatever
     happens), then renamed into place."""
-    with _writing(path), tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+    with _writing(path), tempfile.TemporaryDirectory(dir=path.parent, prefix=STAGING) as tmp:
         staged = Path(tmp) / path.name
         agent.save(staged)
         if staged.exists():  # agents with nothing to save write nothing
@@ -129,10 +135,32 @@ def _save_checkpoint(run_dir: Path, agent: Any, state: dict[str, Any]) -> None:
         arrays["trainer_state"] = np.frombuffer(blob, dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        if latest.exists():
-            _keep_as_previous(latest, ckpt / PREVIOUS_FILE)
-        _atomic_write(latest, buf.getvalue())
-    _write_json(ckpt / STATE_FILE, state)
+        with _sigint_deferred():  # Ctrl-C never splits latest.npz from its state.json
+            if latest.exists():
+                _keep_as_previous(latest, ckpt / PREVIOUS_FILE)
+            _atomic_write(latest, buf.getvalue())
+            _write_json(ckpt / STATE_FILE, state)
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block and raise it (KeyboardInterrupt) after.
+
+    Only in the main thread with Python's own Ctrl-C handler (a sweep worker ignores SIGINT);
+    elsewhere the block runs as is.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], bool]:
@@ -250,14 +278,16 @@ def _lock_run_dir(run_dir: Path) -> int:
 
 def _remove_stale_temps(run_dir: Path) -> None:
     """Delete what writers killed mid-write left behind in the run dir and its checkpoints:
-    checkpoint staging directories ``tmp*`` and temporary files ``.<name>.<pid>.<id>.tmp``
-    and ``tmp*.npz.tmp``. Called only under the run's lock, when no writer can be active."""
+    checkpoint staging directories ``tmp*``, the final agent's ``.staging-*`` and temporary
+    files ``.<name>.<pid>.<id>.tmp`` and ``tmp*.npz.tmp``. Called only under the run's lock,
+    when no writer can be active."""
     ckpt = run_dir / CHECKPOINT_DIR
     for folder in (run_dir, ckpt):
         if not folder.is_dir():
             continue
         for p in folder.iterdir():
-            if folder == ckpt and p.is_dir() and p.name.startswith("tmp"):
+            if p.is_dir() and (p.name.startswith(STAGING)
+                               or (folder == ckpt and p.name.startswith("tmp"))):
                 shutil.rmtree(p, ignore_errors=True)
             elif p.is_file() and p.name.endswith(".tmp") and p.name.startswith((".", "tmp")):
                 p.unlink(missing_ok=True)

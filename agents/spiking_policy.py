@@ -101,8 +101,9 @@ class SpikingPolicy:
         self._out = self.net.population("output").slice
         self.decoder = RateDecoder(decoders, tau_s=shape.decoder_tau_s,
                                    tick_s=shape.substeps * shape.dt_s)
-        self._counts_at_mark = self.net.counts_array()
-        self._counts_now = np.zeros(4, dtype=np.int64)
+        # five counts: the four priced operations and the effective neuron updates
+        self._counts_at_mark = self.net.counts_array(np.zeros(5, dtype=np.int64))
+        self._counts_now = np.zeros(5, dtype=np.int64)
         self._last_counts = np.zeros(self.net.n_neurons, dtype=np.int32)
 
     @property
@@ -137,7 +138,10 @@ class SpikingPolicy:
 
     def set_record_marks(self, marks: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`record_marks` returned."""
-        self._counts_at_mark[:] = marks["counts_at_mark"]
+        at_mark = np.asarray(marks["counts_at_mark"], dtype=np.int64)
+        self._counts_at_mark[: at_mark.size] = at_mark
+        if at_mark.size == 4:  # saved before effective counts: every update was effective
+            self._counts_at_mark[4] = at_mark[0]
         self._last_counts = np.array(marks["last_counts"], dtype=np.int32)
 
     def reset_state(self) -> None:

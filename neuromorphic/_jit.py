@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,8 +116,15 @@ class KernelJit:
     def _compile(self, fn: Callable, options: dict[str, Any]) -> Any:
         dispatcher = numba.njit(**options)(fn)
         if isinstance(dispatcher, Dispatcher):  # not so under NUMBA_DISABLE_JIT=1
-            # what Dispatcher.enable_caching() does, with the stamped cache
-            dispatcher._cache = KernelCache(dispatcher.py_func, self.stamp)
+            try:
+                # what Dispatcher.enable_caching() does, with the stamped cache
+                dispatcher._cache = KernelCache(dispatcher.py_func, self.stamp)
+            except (AttributeError, TypeError) as exc:
+                # numba's caching internals moved (a newer numba): keep numba's own cache,
+                # which can go stale only across edits of a callee's module
+                warnings.warn(f"neurofit kernel cache falls back to numba's cache=True ({exc})",
+                              RuntimeWarning, stacklevel=3)
+                dispatcher.enable_caching()
         return dispatcher
 
 

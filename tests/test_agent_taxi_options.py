@@ -81,3 +81,39 @@ def test_event_driven_execution_flies_the_same_with_fewer_effective_updates() ->
     assert c_ed.effective_neuron_updates <= c_ed.neuron_updates
     with pytest.raises(ValueError, match="execution"):
         AgentConfig(execution="lazy")
+
+
+def test_per_tick_counts_carry_the_effective_updates() -> None:
+    """The per-tick counts (what recording and the live meter charge) add up to the engine's
+    totals, effective updates included — and in event-driven flight those are fewer."""
+    env = gym.make(ENV)
+    # the default network: the small one of the other tests never has a neuron at rest
+    agent = NeuroFitAgent.from_env(env, AgentConfig(mode="error", execution="event-driven"))
+    obs, _ = env.reset(seed=3)
+    agent.reset()
+    net = agent.policy.net
+    start = net.counts()
+    agent.policy.ops_since_mark()
+    dense = effective = 0
+    for _ in range(150):
+        action = agent.act(obs)
+        obs, _, terminated, _truncated, info = env.step(action)
+        agent.observe(obs, 0.0, terminated, info)
+        tick = agent.policy.ops_since_mark()
+        dense += tick.neuron_updates
+        effective += tick.effective_neuron_updates
+    env.close()
+    total = net.counts() - start
+    assert (dense, effective) == (total.neuron_updates, total.effective_neuron_updates)
+    assert effective < dense
+
+
+def test_record_marks_saved_with_four_counts_still_load() -> None:
+    """Checkpoints written before the effective count kept four counts: every update then was
+    effective, so the fifth mark is the dense one."""
+    env = gym.make(ENV)
+    agent = NeuroFitAgent.from_env(env, AgentConfig(mode="error", **SMALL))
+    env.close()
+    agent.policy.set_record_marks({"counts_at_mark": np.array([7, 3, 5, 2], dtype=np.int64),
+                                   "last_counts": np.zeros(agent.n_neurons, dtype=np.int32)})
+    assert agent.policy.record_marks()["counts_at_mark"].tolist() == [7, 3, 5, 2, 7]

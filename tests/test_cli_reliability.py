@@ -131,7 +131,8 @@ def test_lock_dies_with_its_holder_and_guards_the_temp_files(finished_run: Path,
     run = _copy(finished_run, tmp_path / "run")
     # what writers killed mid-write leave behind, and two files that are not theirs
     stale = [run / "checkpoints/tmpab12cd/agent.npz.tmp", run / "checkpoints/.latest.npz.9.ab.tmp",
-             run / "tmpq1w2e3.npz.tmp", run / ".metrics.csv.9.cafe.tmp"]
+             run / "tmpq1w2e3.npz.tmp", run / ".metrics.csv.9.cafe.tmp",
+             run / ".staging-x1y2/agent.npz"]  # the final agent's staging (a kill mid-save)
     keep = [run / "notes.tmp", run / "checkpoints/keep.txt"]
     for p in stale + keep:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -432,3 +433,16 @@ def test_ctrl_c_stops_a_process_pool_sweep(tmp_path: Path, group: bool) -> None:
                   "--workers", "1", "--no-progress")
     assert result.exit_code == 0, result.stderr
     assert all(_state_step(root / f"seed_{s}") == total for s in range(4))
+
+
+def test_ctrl_c_during_a_checkpoint_waits_for_it() -> None:
+    """latest.npz and its state.json are written as one: a SIGINT inside is held until after."""
+    from neurofit.agents._run_dir import _sigint_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), _sigint_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # Python runs the handler here, between bytecodes
+        done.append(True)
+    assert done == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -108,3 +108,24 @@ def test_every_kernel_uses_the_stamped_cache() -> None:
 def test_cache_option_is_refused() -> None:
     with pytest.raises(TypeError, match="always caches"):
         njit(cache=True)
+
+
+def test_falls_back_to_numbas_cache_when_its_internals_move(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A newer numba without the caching internals we extend still compiles and caches."""
+    import numba.core.caching
+
+    from neurofit.neuromorphic import _jit
+
+    def moved(*_args: object, **_kwargs: object) -> None:
+        raise AttributeError("'FunctionCache' has no attribute '_impl_class'")
+
+    monkeypatch.setattr(_jit, "KernelCache", moved)
+
+    def add_one(x):
+        return x + 1
+
+    with pytest.warns(RuntimeWarning, match="falls back to numba's cache=True"):
+        kernel = _jit.KernelJit(("neurofit.neuromorphic",), "0")(add_one)
+    assert kernel(2) == 3
+    assert isinstance(kernel._cache, numba.core.caching.FunctionCache)
