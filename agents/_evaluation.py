@@ -5,6 +5,7 @@ or agent (:func:`evaluate`)."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,7 @@ from neurofit.agents._run_dir import (
     SEEDS_FILE,
     _checkpoint_step,
     _corrupt_checkpoint_advice,
+    _lock_run_dir,
 )
 from neurofit.agents._train_config import (
     _EVAL_STREAM,
@@ -62,15 +64,20 @@ def _recorded_episodes(agent: Any, env_id: str, env_kwargs: dict[str, Any] | Non
 
     from neurofit.envs.recording import EpisodeRecorder
 
-    target = Path(run_dir) / EVAL_DATASET_DIR
-    if target.exists():
-        shutil.rmtree(target)
-    env = EpisodeRecorder(_gym_make(env_id, env_kwargs or {}, error=True), target, agent,
-                          metadata={"source": "neurofit evaluate", "run_dir": str(run_dir)})
+    # the run's lock: no trainer (and no other recording evaluation) writes this run meanwhile
+    lock = _lock_run_dir(Path(run_dir))
     try:
-        return _run_episodes(agent, env, seeds)
+        target = Path(run_dir) / EVAL_DATASET_DIR
+        if target.exists():
+            shutil.rmtree(target)
+        env = EpisodeRecorder(_gym_make(env_id, env_kwargs or {}, error=True), target, agent,
+                              metadata={"source": "neurofit evaluate", "run_dir": str(run_dir)})
+        try:
+            return _run_episodes(agent, env, seeds)
+        finally:
+            env.close()
     finally:
-        env.close()
+        os.close(lock)
 
 
 #: where ``evaluate(record=True)`` writes a run's evaluation episodes

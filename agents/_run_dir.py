@@ -142,9 +142,30 @@ def _save_checkpoint(run_dir: Path, agent: Any, state: dict[str, Any]) -> None:
             _write_json(ckpt / STATE_FILE, state)
 
 
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """A signal handler that stops a run as Ctrl-C does (``sigterm_as_interrupt``)."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (a scheduler's or ``kill``'s stop) ends a run as Ctrl-C does:
+    the run stops at a checkpoint boundary, keeps what it wrote and can resume. Main thread
+    only; elsewhere the block runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Hold a SIGINT that arrives inside the block and raise it (KeyboardInterrupt) after.
+    """Hold a SIGINT (or a SIGTERM that :func:`sigterm_as_interrupt` turned into an interrupt)
+    that arrives inside the block and raise it (KeyboardInterrupt) after.
 
     Only in the main thread with Python's own Ctrl-C handler (a sweep worker ignores SIGINT);
     elsewhere the block runs as is.
@@ -154,11 +175,16 @@ def _sigint_deferred() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    held = [signal.SIGINT]
+    if signal.getsignal(signal.SIGTERM) is raise_interrupt:
+        held.append(signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: caught.append(signum))
+                for sig in held}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if caught:
         raise KeyboardInterrupt
 

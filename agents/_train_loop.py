@@ -1,5 +1,11 @@
 """The training loop of one run (:func:`train`): online learning through
-:func:`~neurofit.agents.rollout.run_episode`, periodic evaluation, checkpoints and resume."""
+:func:`~neurofit.agents.rollout.run_episode`, periodic evaluation, checkpoints and resume.
+
+The loop knows only callbacks (:class:`Callback`): the progress bar
+(:class:`~neurofit.agents._train_progress.ProgressBarCallback`) and the learning-curve plot
+(:class:`~neurofit.agents._train_plot.LearningCurveCallback`) are callbacks that :func:`train`
+passes to it, as Stable-Baselines3 passes its ``ProgressBarCallback``.
+"""
 
 from __future__ import annotations
 
@@ -38,8 +44,8 @@ from neurofit.agents._run_dir import (
     _write_metrics,
 )
 from neurofit.agents._train_config import _RESUMABLE_CHANGES, TrainConfig, episode_seed, make_env
-from neurofit.agents._train_plot import plot_learning_curve
-from neurofit.agents._train_progress import _Progress
+from neurofit.agents._train_plot import LearningCurveCallback
+from neurofit.agents._train_progress import ProgressBarCallback
 from neurofit.agents.baselines import make_agent
 from neurofit.agents.rollout import StepResult, run_episode
 from neurofit.neuromorphic._versions import package_versions
@@ -53,6 +59,17 @@ class Callback(Protocol):
     ``obs``, ``action``, ``reward``, ``terminated``, ``truncated``, ``info``, ``agent``,
     ``env``, ``config`` and ``episode_row`` (the episode's metrics row at its last step, else
     None). Return False to stop training after this step.
+
+    A callback may also have (called if present; a callback with only these is called only
+    there):
+
+    - ``on_training_start(locals_)`` before the first step, with ``step`` (where training
+      starts: a resume's checkpoint), ``total_steps``, ``agent``, ``env``, ``config`` and
+      ``run_dir``;
+    - ``on_training_end(locals_)`` when training ends, normally or not (an error, an
+      interrupt: then an ``OSError`` it raises is ignored, so as not to hide the first), with
+      ``step``, ``rows`` and ``evals`` (the metric rows so far), ``config``, ``run_dir`` and
+      ``failed``.
     """
 
     def on_step(self, locals_: dict[str, Any]) -> bool: ...
@@ -169,6 +186,8 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
             may differ from the stored config, and ``total_steps`` may not be fewer than the
             steps already done.
         callbacks: called after every step (:class:`Callback`); one returning False stops.
+            The learning-curve plot (:class:`LearningCurveCallback`) and, with ``progress``,
+            the progress bar (:class:`ProgressBarCallback`, last) are added to them.
         progress: show a live progress bar (on stderr).
         from_previous: with ``resume``, when the latest checkpoint is damaged: resume from the
             one before it (the damaged file is kept as ``checkpoints/latest.corrupt.npz``).
@@ -221,7 +240,12 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
                 env, run_dir, agent, resume=(run_dir / RUN_DATASET_DIR).exists(),
                 truncate_to=keep, metadata={"seed": config.seed,
                                             "train_config": config.to_dict()})
-        return _train_loop(config, run_dir, env, agent, state, callbacks, progress, t0)
+        title = f"{config.agent} ({config.mode}) on {config.env_id}, seed {config.seed}"
+        everyone: list[Any] = [*callbacks, LearningCurveCallback(run_dir / CURVE_PNG, title)]
+        if progress:  # last (as SB3's ProgressBarCallback): it sees every step
+            everyone.append(ProgressBarCallback(f"{config.agent} "
+                                                f"{config.env_id.split('/')[-1]}"))
+        return _train_loop(config, run_dir, env, agent, state, everyone, t0)
     finally:
         env.close()
         if lock is not None:
@@ -229,7 +253,7 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
 
 
 def _train_loop(config: TrainConfig, run_dir: Path, env: gym.Env[Any, Any], agent: Any,
-                state: dict[str, Any] | None, callbacks: Sequence[Callback], progress: bool,
+                state: dict[str, Any] | None, callbacks: Sequence[Any],
                 t0: float) -> TrainResult:
     state = state or {"step": 0, "episode": 0, "next_eval_step": config.eval_every,
                       "rows": [], "evals": []}
@@ -242,10 +266,7 @@ def _train_loop(config: TrainConfig, run_dir: Path, env: gym.Env[Any, Any], agen
     dt = _control_dt(env)
     total = config.total_steps
     stopped = False
-    bar = _Progress(total, step, enabled=progress,
-                    title=f"{config.agent} {config.env_id.split('/')[-1]}")
-    # the bar is the last callback (as SB3's ProgressBarCallback): it sees every step
-    step_callbacks: list[Any] = [*callbacks, bar] if progress else list(callbacks)
+    step_callbacks = [cb for cb in callbacks if getattr(cb, "on_step", None) is not None]
     if hasattr(agent, "learning"):
         agent.learning = config.agent == "neurofit"
 
@@ -254,52 +275,56 @@ def _train_loop(config: TrainConfig, run_dir: Path, env: gym.Env[Any, Any], agen
             evals.append({"step": step, "episode": episode, **evaluator(agent)})
 
     try:
-        with bar:
-            while step < total and not stopped:
-                env_seed = episode_seed(config.seed, episode)
-                stats = _EpisodeStats(agent, dt)
+        start = {"step": step, "total_steps": total, "agent": agent, "env": env,
+                 "config": config, "run_dir": run_dir}
+        for cb in callbacks:
+            if getattr(cb, "on_training_start", None) is not None:
+                cb.on_training_start(start)
+        while step < total and not stopped:
+            env_seed = episode_seed(config.seed, episode)
+            stats = _EpisodeStats(agent, dt)
 
-                def on_step(s: StepResult, stats: _EpisodeStats = stats, episode: int = episode,
-                            env_seed: int = env_seed) -> bool:
-                    nonlocal step, stopped
-                    stats.on_step(s)
-                    step += 1
-                    row = None
-                    if s.done:
-                        row = stats.row(episode=episode, env_seed=env_seed, step=step,
-                                        complete=True, terminated=s.terminated)
-                        rows.append(row)
-                    if step_callbacks:
-                        local = {"step": step, "episode": episode, "obs": s.obs,
-                                 "action": s.action, "reward": s.reward,
-                                 "terminated": s.terminated, "truncated": s.truncated,
-                                 "info": s.info, "agent": agent, "env": env, "config": config,
-                                 "episode_row": row}
-                        for cb in step_callbacks:
-                            if cb.on_step(local) is False:
-                                stopped = True
-                    return not stopped
+            def on_step(s: StepResult, stats: _EpisodeStats = stats, episode: int = episode,
+                        env_seed: int = env_seed) -> bool:
+                nonlocal step, stopped
+                stats.on_step(s)
+                step += 1
+                row = None
+                if s.done:
+                    row = stats.row(episode=episode, env_seed=env_seed, step=step,
+                                    complete=True, terminated=s.terminated)
+                    rows.append(row)
+                if step_callbacks:
+                    local = {"step": step, "episode": episode, "obs": s.obs,
+                             "action": s.action, "reward": s.reward,
+                             "terminated": s.terminated, "truncated": s.truncated,
+                             "info": s.info, "agent": agent, "env": env, "config": config,
+                             "episode_row": row}
+                    for cb in step_callbacks:
+                        if cb.on_step(local) is False:
+                            stopped = True
+                return not stopped
 
-                done = run_episode(agent, env, env_seed, on_step=on_step,
-                                   max_steps=total - step).done
-                if not done:  # cut by the budget or a callback: logged, not checkpointed
-                    rows.append(stats.row(episode=episode, env_seed=env_seed, step=step,
-                                          complete=False, terminated=False))
-                    break
-                episode += 1
-                if config.eval_every and step >= next_eval:
-                    evaluate_now()
-                    next_eval = (step // config.eval_every + 1) * config.eval_every
-                last = stopped or step >= total
-                if episode % config.checkpoint_every == 0 or last:
-                    _save_checkpoint(run_dir, agent, {
-                        "format": _STATE_FORMAT, "step": step, "episode": episode,
-                        "next_eval_step": next_eval, "seed": config.seed,
-                        "next_env_seed": episode_seed(config.seed, episode),
-                        "dataset_episodes": getattr(env, "episodes_written",
-                                                    state.get("dataset_episodes")),
-                        "rows": rows, "evals": evals})
-                _write_metrics(run_dir, rows, evals)
+            done = run_episode(agent, env, env_seed, on_step=on_step,
+                               max_steps=total - step).done
+            if not done:  # cut by the budget or a callback: logged, not checkpointed
+                rows.append(stats.row(episode=episode, env_seed=env_seed, step=step,
+                                      complete=False, terminated=False))
+                break
+            episode += 1
+            if config.eval_every and step >= next_eval:
+                evaluate_now()
+                next_eval = (step // config.eval_every + 1) * config.eval_every
+            last = stopped or step >= total
+            if episode % config.checkpoint_every == 0 or last:
+                _save_checkpoint(run_dir, agent, {
+                    "format": _STATE_FORMAT, "step": step, "episode": episode,
+                    "next_eval_step": next_eval, "seed": config.seed,
+                    "next_env_seed": episode_seed(config.seed, episode),
+                    "dataset_episodes": getattr(env, "episodes_written",
+                                                state.get("dataset_episodes")),
+                    "rows": rows, "evals": evals})
+            _write_metrics(run_dir, rows, evals)
         if config.eval_episodes > 0 and (not evals or evals[-1]["step"] != step):
             evaluate_now()  # the final evaluation (not in any checkpoint: redone on resume)
         _save_agent(agent, run_dir / AGENT_FILE)
@@ -312,10 +337,12 @@ def _train_loop(config: TrainConfig, run_dir: Path, env: gym.Env[Any, Any], agen
         failing = sys.exc_info()[0] is not None
         with contextlib.suppress(OSError) if failing else contextlib.nullcontext():
             _write_metrics(run_dir, rows, evals)
-            if rows or evals:
-                plot_learning_curve(rows, evals, run_dir / CURVE_PNG,
-                                    title=f"{config.agent} ({config.mode}) on {config.env_id}, "
-                                          f"seed {config.seed}")
+        end = {"step": step, "rows": rows, "evals": evals, "config": config,
+               "run_dir": run_dir, "failed": failing}
+        for cb in reversed(callbacks):  # the bar (last) closes first
+            if getattr(cb, "on_training_end", None) is not None:
+                with contextlib.suppress(OSError) if failing else contextlib.nullcontext():
+                    cb.on_training_end(end)
     return TrainResult(run_dir=run_dir, config=config, steps=step,
                        episodes=sum(1 for r in rows if r["complete"]), metrics=rows,
                        evaluations=evals, stopped_early=stopped, resumed_from_step=start_step,

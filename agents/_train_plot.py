@@ -1,4 +1,5 @@
-"""The learning-curve plot of a training run."""
+"""The learning-curve plot of a training run, and the training callback that draws it
+(matplotlib is imported only when a plot is drawn)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from neurofit.agents._run_dir import _atomic_write
+
+
+class LearningCurveCallback:
+    """A training callback that draws the run's learning curve when training ends (also when
+    it stops on an error or an interrupt: the rows so far), as :func:`plot_learning_curve`.
+
+    Args:
+        path: the PNG to write (``<run dir>/learning_curve.png``).
+        title: the plot's title.
+    """
+
+    def __init__(self, path: str | Path, title: str = "") -> None:
+        self.path = Path(path)
+        self.title = title
+
+    def on_training_end(self, locals_: dict[str, Any]) -> None:
+        """Draw the curve of ``locals_["rows"]`` and ``locals_["evals"]`` (if there are any)."""
+        rows, evals = locals_["rows"], locals_["evals"]
+        if rows or evals:
+            plot_learning_curve(rows, evals, self.path, title=self.title)
 
 
 def plot_learning_curve(rows: Sequence[dict[str, Any]], evals: Sequence[dict[str, Any]],

@@ -1,5 +1,6 @@
-"""Progress bars of training: one run (:class:`_Progress`) and a seed sweep (:class:`_SeedBars`,
-fed by the workers' :class:`_Report` callbacks)."""
+"""Progress bars of training: one run (:class:`ProgressBarCallback`, a training callback) and a
+seed sweep (:class:`_SeedBars`, fed by the workers' :class:`_Report` callbacks). rich is
+imported only when a bar is shown."""
 
 from __future__ import annotations
 
@@ -52,13 +53,8 @@ class _Progress:
             self._bar.update(self._task, advance=self._pending)
             self._bar.__exit__(None, None, None)
 
-    def on_step(self, locals_: dict[str, Any]) -> bool:
-        """The training loop's callback (like SB3's ``ProgressBarCallback``): one step done,
-        with the episode's row when it ended. Never stops training."""
-        self.advance(locals_["episode_row"])
-        return True
-
     def advance(self, row: dict[str, Any] | None) -> None:
+        """One step done, with the episode's row when it ended."""
         if not self._enabled:
             return
         self._pending += 1
@@ -69,6 +65,38 @@ class _Progress:
             fields["stats"] = _row_summary(row)
         self._bar.update(self._task, advance=self._pending, **fields)
         self._pending = 0
+
+
+class ProgressBarCallback:
+    """A training callback that shows a rich progress bar on stderr while training runs
+    (Stable-Baselines3's ``ProgressBarCallback``): steps done of the budget, and the last
+    episode's return, RMS tracking error and spike rate.
+
+    Args:
+        title: the bar's label.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self._bar: _Progress | None = None
+
+    def on_training_start(self, locals_: dict[str, Any]) -> None:
+        """Open the bar at ``locals_["step"]`` of ``locals_["total_steps"]``."""
+        self._bar = _Progress(locals_["total_steps"], locals_["step"], enabled=True,
+                              title=self.title)
+        self._bar.__enter__()
+
+    def on_step(self, locals_: dict[str, Any]) -> bool:
+        """One step done (never stops training)."""
+        if self._bar is not None:
+            self._bar.advance(locals_["episode_row"])
+        return True
+
+    def on_training_end(self, locals_: dict[str, Any]) -> None:
+        """Close the bar."""
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 def _row_summary(row: dict[str, Any]) -> str:

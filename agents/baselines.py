@@ -75,7 +75,7 @@ class RandomAgent:
         self._dtype = space.dtype
         self._rng = np.random.default_rng(seed)
 
-    def reset(self) -> None:
+    def reset(self, info: dict[str, Any] | None = None) -> None:
         """Nothing to restart (the generator runs on across episodes)."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -141,10 +141,13 @@ class PIDAgent:
                 "(make_with_error)"
             )
 
-    def reset(self) -> None:
-        """Clear the integrators (call at every env reset)."""
+    def reset(self, info: dict[str, Any] | None = None) -> None:
+        """Clear the integrators (call at every env reset, with its ``info``: a feedback
+        reflex acts on its ``info["error"]`` at the first tick)."""
         if self.reflex is not None:
             self.reflex.reset()
+            if info is not None:
+                self.reflex.observe(info)
         else:
             self.controller.reset()  # type: ignore[union-attr]
 
@@ -193,7 +196,7 @@ class MLPAgent:
         EnergyMeter(energy_profile, control_dt_s).charge_inference(self.cost)  # validates
         self.ticks = 0
 
-    def reset(self) -> None:
+    def reset(self, info: dict[str, Any] | None = None) -> None:
         """Nothing to restart."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:

@@ -14,8 +14,13 @@ Three steps, each usable alone:
    spiking network on neuromorphic profiles, an MLP on DNN profiles; a reflex or PID runs on
    the flight MCU, whose power the mission's avionics already hold) and turns compute power
    into endurance with a :class:`~neurofit.envs.missions.Mission`.
-3. :func:`energy_report` adds the task scores, the SNN/DNN ratio at those scores and the
-   spike activity beside it (a spiking network wins only while its activity is sparse).
+3. :func:`energy_report` adds the task scores, the SNN/DNN ratio at those scores — on every
+   neuromorphic profile, against the *reference DNN*: the cheapest DNN row (dense or delta
+   network, any DNN profile, its per-inference fixed cost included) that holds the score — with
+   the spike activity beside it (a spiking network wins only while its activity is sparse) and
+   the break-even figures a chip designer reads: the energy per synaptic event (and, on a
+   time-stepped chip, per neuron update) at which the SNN would tie the reference DNN, and be
+   10× below it (:func:`break_even`).
 
 :func:`energy_line` prints one line for a flight just shown. The honest-comparison search
 behind ``neurofit bench energy`` (smallest NeuroFit, smallest matching MLP) is a benchmark:
@@ -42,13 +47,14 @@ import gymnasium as gym
 import numpy as np
 
 import neurofit.envs  # noqa: F401  (registers the neurofit/ ids)
+from neurofit.agents.delta_mlp import DeltaFeedbackMLPAgent
 from neurofit.agents.mlp_feedback import FeedbackMLPAgent
 from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
 from neurofit.agents.rollout import StepResult, run_episode
 from neurofit.agents.usage import Usage
 from neurofit.envs.missions import Mission, get_scenario
 from neurofit.envs.tracking import last_fraction, rms_tracking_error_mm, tracking_error_m
-from neurofit.neuromorphic.counters import OP_NAMES
+from neurofit.neuromorphic.counters import COUNT_NAMES
 from neurofit.neuromorphic.energy import (
     EnergyMeter,
     inference_energy_j,
@@ -57,9 +63,12 @@ from neurofit.neuromorphic.hardware import HardwareProfile, get_profile
 
 __all__ = [
     "DEFAULT_PROFILES",
+    "SCORE_TOLERANCE",
     "ControllerMeasurement",
     "EpisodeResult",
     "Usage",
+    "break_even",
+    "delta_mlp_factory",
     "energy_line",
     "energy_report",
     "energy_table",
@@ -68,6 +77,7 @@ __all__ = [
     "neurofit_factory",
     "price",
     "ratio_vs_dnn",
+    "reference_dnn_row",
     "usage_of",
 ]
 
@@ -75,8 +85,15 @@ __all__ = [
 DEFAULT_PROFILES: tuple[str, ...] = (
     "loihi", "neurofit-analog", "spinnaker2", "jetson-class", "cpu-x86", "mcu-cortex-m4",
 )
-#: The pair the SNN/DNN ratio compares (PopSAN's: a Jetson-class GPU against Loihi).
+#: The pair the SNN/DNN ratio used to compare (PopSAN's: a Jetson-class GPU against Loihi);
+#: ``RATIO_PROFILES[1]`` is still the headline SNN profile of ``ratio_vs_dnn``. The DNN side is
+#: now the reference DNN row (:func:`reference_dnn_row`).
 RATIO_PROFILES: tuple[str, str] = ("jetson-class", "loihi")
+#: A controller holds the score when its RMS error is at most ``(1 + SCORE_TOLERANCE) ×`` the
+#: SNN's (the rule of ``neurofit bench energy``, whose ``--tolerance`` defaults to this).
+SCORE_TOLERANCE = 0.1
+#: The energy ratios the break-even figures are given for: tie, and the SNN 10× below.
+BREAK_EVEN_FACTORS: dict[str, float] = {"tie": 1.0, "10x": 10.0}
 #: Share of each episode the task score is taken over (the last half: after adaptation).
 SCORE_WINDOW = 0.5
 #: Network time per control tick held fixed when substeps shrink (the default: 10 × 0.1 ms).
@@ -88,7 +105,10 @@ DEFINITIONS: dict[str, str] = {
     "inference": "one control tick: encode, network, decode, plus that tick's online learning "
                  "(NeuroFit weight updates / MLP SGD step)",
     "j_per_inference": "dynamic + static energy per control tick, J",
-    "dynamic_j_per_inference": "energy of the operations of one tick (learning included), J",
+    "dynamic_j_per_inference": "energy of the operations of one tick (learning included, and "
+                               "on a DNN profile its fixed cost per inference call), J",
+    "overhead_j_per_inference": "DNN profiles: the fixed cost of one inference call (wake-up, "
+                                "kernel launch; the profile's joules_per_inference), J",
     "inference_only_dynamic_j_per_inference": "dynamic energy without learning, J",
     "static_w": "the device's static (idle) power, charged every tick",
     "compute_w": "static_w + dynamic energy per tick / control_dt_s",
@@ -102,7 +122,20 @@ DEFINITIONS: dict[str, str] = {
     "rms_error_m": "RMS tracking error (info['tracking_error_m']: distance from the target "
                    "position to the controlled point) over the last half of each episode, in "
                    "metres (tables show mm), mean over episodes",
-    "ratio_vs_dnn": "dynamic J per inference of the DNN on jetson-class / NeuroFit on loihi",
+    "ratio_vs_dnn": "dynamic J per inference of the reference DNN / the SNN's on a neuromorphic "
+                    "profile (by_profile: on each; value: on loihi, or the first)",
+    "reference_dnn": "the cheapest DNN row (dynamic J per inference; dense or delta network, any "
+                     "DNN profile, per-inference fixed cost included) that holds the score: RMS "
+                     "<= score_threshold_m = (1 + tolerance) x the SNN's RMS (neurofit bench "
+                     "energy: x the default NeuroFit's)",
+    "break_even_j_per_synaptic_event": "the energy per synaptic event (the profile's other "
+                                       "figures fixed) at which the SNN's dynamic J per "
+                                       "inference would equal the reference DNN's (tie) or be "
+                                       "10x below it (10x); None: not reachable by this figure "
+                                       "alone (the rest of the SNN's bill already exceeds it)",
+    "break_even_j_per_neuron_update": "time-stepped profiles: the same for the energy of every "
+                                      "neuron update the profile charges (dense count, active "
+                                      "and inactive alike)",
 }
 
 
@@ -154,8 +187,9 @@ class ControllerMeasurement:
         control_dt_s: control period of the env.
         episodes: per-episode results.
         usage: the operations summed over every measured tick.
-        tick_ops: snn only — per-tick counts, shape ``(ticks, 4)`` in
-            :data:`~neurofit.neuromorphic.counters.OP_NAMES` order.
+        tick_ops: snn only — per-tick counts, shape ``(ticks, 5)`` in
+            :data:`~neurofit.neuromorphic.counters.COUNT_NAMES` order (effective neuron
+            updates last).
         n_neurons: snn only — neurons of the network (for the spike rate).
         substeps: snn only — network steps per tick.
         info: a description of the controller (sizes, config).
@@ -280,23 +314,23 @@ def measure_controller(
 
 
 class _TickOps:
-    """A spiking agent's operations per tick: its network's counters (one int64 array, in
-    :data:`~neurofit.neuromorphic.counters.OP_NAMES` order) read after every tick, deltas by
-    subtraction."""
+    """A spiking agent's operations per tick: its network's counters (one int64 array of the
+    five :data:`~neurofit.neuromorphic.counters.COUNT_NAMES`, effective neuron updates
+    included) read after every tick, deltas by subtraction."""
 
     def __init__(self, agent: Any) -> None:
         self._net = agent.policy.net
-        self._prev = self._net.counts_array()
+        self._prev = self._net.counts_array(np.zeros(len(COUNT_NAMES), dtype=np.int64))
         self._rows: list[np.ndarray] = []
 
     def add(self) -> None:
-        now = self._net.counts_array()
+        now = self._net.counts_array(np.zeros(len(COUNT_NAMES), dtype=np.int64))
         self._rows.append(now - self._prev)
         self._prev = now
 
     def rows(self) -> np.ndarray:
-        """One row per tick added (ticks × len(OP_NAMES), int64)."""
-        return np.asarray(self._rows, dtype=np.int64).reshape(-1, len(OP_NAMES))
+        """One row per tick added (ticks × len(COUNT_NAMES), int64)."""
+        return np.asarray(self._rows, dtype=np.int64).reshape(-1, len(COUNT_NAMES))
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
@@ -338,6 +372,7 @@ def price(m: ControllerMeasurement, profile: HardwareProfile | str,
     activity: dict[str, Any] = {
         "spike_rate_hz": None, "spike_fraction_per_step": None, "spikes_per_inference": None,
         "synaptic_events_per_inference": None, "neuron_updates_per_inference": None,
+        "effective_neuron_updates_per_inference": None,
         "weight_updates_per_inference": None, "macs_per_inference": None,
         "memory_accesses_per_inference": None,
     }
@@ -359,6 +394,8 @@ def price(m: ControllerMeasurement, profile: HardwareProfile | str,
             spikes_per_inference=c.spikes / ticks,
             synaptic_events_per_inference=c.synaptic_events / ticks,
             neuron_updates_per_inference=c.neuron_updates / ticks,
+            effective_neuron_updates_per_inference=(
+                meter.counts.effective_neuron_updates / ticks),  # type: ignore[operator]
             weight_updates_per_inference=c.weight_updates / ticks,
         )
         parts = {"spikes_j": t.spikes_j / ticks, "synaptic_j": t.synaptic_j / ticks,
@@ -368,11 +405,12 @@ def price(m: ControllerMeasurement, profile: HardwareProfile | str,
             return None
         inf_j = inference_energy_j(m.usage.inference, prof) / ticks
         learning = inference_energy_j(m.usage.learning, prof) / ticks
-        dynamic = inf_j + learning
+        overhead = prof.inference_overhead_j  # one call per tick
+        dynamic = inf_j + learning + overhead
         total = m.usage.inference + m.usage.learning
         activity.update(macs_per_inference=total.ops / ticks,
                         memory_accesses_per_inference=total.memory_accesses / ticks)
-        parts = {"inference_j": inf_j, "learning_j": learning}
+        parts = {"inference_j": inf_j, "learning_j": learning, "overhead_j": overhead}
     else:
         return None
     static_w = float(prof.static_w)
@@ -382,6 +420,7 @@ def price(m: ControllerMeasurement, profile: HardwareProfile | str,
     row.update(
         j_per_inference=dynamic + static_w * dt,
         dynamic_j_per_inference=dynamic,
+        overhead_j_per_inference=parts.get("overhead_j", 0.0),
         inference_only_dynamic_j_per_inference=dynamic - learning,
         learning_j_per_inference=learning,
         static_j_per_inference=static_w * dt,
@@ -405,10 +444,12 @@ def _reflex_row(m: ControllerMeasurement, mission: Mission | str) -> dict[str, A
         "profile": FLIGHT_MCU, "profile_kind": "mcu", "estimate": False,
         "execution": None, "neuron_updates_charged": None,
         "rms_error_m": m.rms_error_m, "j_per_inference": 0.0, "dynamic_j_per_inference": 0.0,
+        "overhead_j_per_inference": 0.0,
         "inference_only_dynamic_j_per_inference": 0.0, "learning_j_per_inference": 0.0,
         "static_j_per_inference": 0.0, "static_w": 0.0, "dynamic_w": 0.0, "compute_w": 0.0,
         "spike_rate_hz": None, "spike_fraction_per_step": None, "spikes_per_inference": None,
         "synaptic_events_per_inference": None, "neuron_updates_per_inference": None,
+        "effective_neuron_updates_per_inference": None,
         "weight_updates_per_inference": None, "macs_per_inference": None,
         "memory_accesses_per_inference": None, "dynamic_parts_j": {},
         "platform_w": m.platform_power_w, "avionics_w": mis.avionics_w,
@@ -422,14 +463,16 @@ def energy_table(
     mission: Mission | str = "micro-drone",
     *,
     reference_dnn: str | None = None,
+    score_threshold_m: float | None = None,
 ) -> list[dict[str, Any]]:
     """Rows controller × profile (only the profiles of each controller's kind).
 
     A reflex / PID controller gets one ``flight-mcu`` row with zero compute: it runs on the
     flight controller either way (so does NeuroFit's and the MLP's reflex), inside the
     mission's avionics power. ``endurance_vs_dnn_s`` compares each row with the reference DNN
-    row — controller ``reference_dnn`` (default: the first DNN) on jetson-class — at the row's
-    own platform power.
+    row (:func:`reference_dnn_row`: the cheapest DNN row — of controller ``reference_dnn`` if
+    given — whose RMS error is within ``score_threshold_m``; default ``(1 + SCORE_TOLERANCE)
+    ×`` the first spiking controller's) at the row's own platform power.
 
     Raises:
         ValueError: an unknown profile name or a bad TOML profile.
@@ -444,7 +487,9 @@ def energy_table(
             row = price(m, prof, mission)
             if row is not None:
                 rows.append(row)
-    ref = _reference_dnn(rows, reference_dnn)
+    if score_threshold_m is None:
+        score_threshold_m = _score_threshold(rows)
+    ref = reference_dnn_row(rows, score_threshold_m, name=reference_dnn)
     for row in rows:
         if ref is None:
             row["endurance_vs_dnn_s"] = None
@@ -454,50 +499,131 @@ def energy_table(
     return rows
 
 
-def _reference_dnn(rows: Sequence[Mapping[str, Any]],
-                   name: str | None = None) -> Mapping[str, Any] | None:
-    """The DNN row the others are compared with: the first DNN (named ``name``, if given) on
-    jetson-class, else the first such DNN row."""
-    dnn = [r for r in rows if r["kind"] == "dnn" and name in (None, r["controller"])]
-    for r in dnn:
-        if r["profile"] == RATIO_PROFILES[0]:
-            return r
-    return dnn[0] if dnn else None
+def _score_threshold(rows: Sequence[Mapping[str, Any]], snn: str | None = None,
+                     tolerance: float = SCORE_TOLERANCE) -> float | None:
+    """``(1 + tolerance) ×`` the RMS error of the spiking controller ``snn`` (default: the
+    first), or None when there is none (then every DNN row holds the score)."""
+    for r in rows:
+        if r["kind"] == "snn" and snn in (None, r["controller"]):
+            return (1.0 + tolerance) * float(r["rms_error_m"])
+    return None
+
+
+def reference_dnn_row(rows: Sequence[Mapping[str, Any]], score_threshold_m: float | None,
+                  *, name: str | None = None) -> Mapping[str, Any] | None:
+    """The DNN row the SNN is compared with: the cheapest (least dynamic J per inference, fixed
+    per-inference cost included) of every DNN row — dense or delta network, any DNN profile —
+    whose RMS error is at most ``score_threshold_m`` (None: no score rule); only controller
+    ``name``'s rows when given. None when no DNN row holds the score."""
+    dnn = [r for r in rows if r["kind"] == "dnn" and name in (None, r["controller"])
+           and (score_threshold_m is None or r["rms_error_m"] <= score_threshold_m)]
+    if not dnn:
+        return None
+    return min(dnn, key=lambda r: (r["dynamic_j_per_inference"], r["controller"], r["profile"]))
+
+
+def break_even(snn_row: Mapping[str, Any], dnn_j: float, figure: str) -> dict[str, Any] | None:
+    """The energy of one ``figure`` event at which the SNN row would tie ``dnn_j`` (dynamic J
+    per inference) and be 10× below it, every other figure of its profile fixed.
+
+    The SNN's dynamic J per inference is linear in the figure, ``J = rest + n · E`` with ``n``
+    events per inference; solving ``J = dnn_j / f`` gives ``E = (dnn_j / f − rest) / n`` for
+    ``f`` in :data:`BREAK_EVEN_FACTORS`. A negative ``E`` means the rest of the bill alone
+    already exceeds the target: not reachable by this figure (None).
+
+    Args:
+        snn_row: a row of :func:`price` on a neuromorphic profile.
+        dnn_j: the reference DNN's dynamic J per inference.
+        figure: ``"synaptic_event"`` (``n`` = synaptic events per inference) or
+            ``"neuron_update"`` (``n`` = the neuron updates the profile charges: dense on a
+            time-stepped profile, all at one price; effective on an event-driven one).
+
+    Returns:
+        ``{"tie": J or None, "10x": J or None, "events_per_inference": n, "rest_j": rest,
+        "current_j": the profile's figure}``, or None when ``n`` is 0 (the SNN does no such
+        event: the figure cannot move its bill).
+    """
+    parts = snn_row["dynamic_parts_j"]
+    if figure == "synaptic_event":
+        n = float(snn_row["synaptic_events_per_inference"] or 0.0)
+        part = float(parts["synaptic_j"])
+    elif figure == "neuron_update":
+        charged = snn_row["neuron_updates_charged"]
+        key = ("effective_neuron_updates_per_inference" if charged == "effective"
+               else "neuron_updates_per_inference")
+        n = float(snn_row.get(key) or 0.0)
+        part = float(parts["neuron_j"])
+    else:
+        raise ValueError(f"figure must be 'synaptic_event' or 'neuron_update', got {figure!r}")
+    if n <= 0:
+        return None
+    rest = float(snn_row["dynamic_j_per_inference"]) - part
+    out: dict[str, Any] = {}
+    for label, factor in BREAK_EVEN_FACTORS.items():
+        e = (dnn_j / factor - rest) / n
+        out[label] = e if e >= 0 else None
+    out.update(events_per_inference=n, rest_j=rest, current_j=part / n)
+    return out
 
 
 def ratio_vs_dnn(rows: Sequence[Mapping[str, Any]], *, snn: str | None = None,
-                 dnn: str | None = None) -> dict[str, Any] | None:
-    """Dynamic J per inference of the DNN on jetson-class over the SNN on loihi.
+                 dnn: str | None = None, score_threshold_m: float | None = None,
+                 tolerance: float = SCORE_TOLERANCE) -> dict[str, Any] | None:
+    """Dynamic J per inference of the reference DNN over the SNN's, on every neuromorphic
+    profile, with the break-even figures.
 
-    ``snn`` / ``dnn`` pick controllers by name (default: the first of each kind). Returns the
-    ratio with inference only (learning left out) beside it, both scores, and the spike
-    activity the ratio depends on; None when either row is missing.
+    ``snn`` picks the spiking controller by name (default: the first); ``dnn`` restricts the
+    reference DNN to one controller's rows (default: any DNN row). The reference DNN is
+    :func:`reference_dnn_row` with ``score_threshold_m`` (default ``(1 + tolerance) ×`` the SNN's
+    RMS error). Returns, per neuromorphic profile (``by_profile``), the ratio, the ratio with
+    inference only (learning left out on both sides), the SNN's score and spike activity and
+    ``break_even_j_per_synaptic_event`` (and, time-stepped, ``break_even_j_per_neuron_update``);
+    at top level the same for the headline profile (loihi, or the first) plus ``dnn`` and
+    ``score_threshold_m``. None when the SNN or a DNN that holds the score is missing.
     """
-    def pick(kind: str, profile: str, name: str | None) -> Mapping[str, Any] | None:
-        for r in rows:
-            if r["kind"] == kind and r["profile"] == profile and name in (None, r["controller"]):
-                return r
+    snn_rows = [r for r in rows if r["kind"] == "snn" and snn in (None, r["controller"])]
+    if not snn_rows:
         return None
-
-    d = pick("dnn", RATIO_PROFILES[0], dnn)
-    s = pick("snn", RATIO_PROFILES[1], snn)
-    if d is None or s is None or s["dynamic_j_per_inference"] <= 0:
+    name = snn_rows[0]["controller"]
+    snn_rows = [r for r in snn_rows if r["controller"] == name]
+    if score_threshold_m is None:
+        score_threshold_m = _score_threshold(rows, name, tolerance)
+    d = reference_dnn_row(rows, score_threshold_m, name=dnn)
+    if d is None:
         return None
-    s_inf = s["inference_only_dynamic_j_per_inference"]
-    return {
-        "value": d["dynamic_j_per_inference"] / s["dynamic_j_per_inference"],
-        "inference_only": (d["inference_only_dynamic_j_per_inference"] / s_inf
-                           if s_inf > 0 else None),
-        "dnn": {"controller": d["controller"], "profile": d["profile"],
-                "dynamic_j_per_inference": d["dynamic_j_per_inference"],
-                "rms_error_m": d["rms_error_m"]},
-        "snn": {"controller": s["controller"], "profile": s["profile"],
-                "dynamic_j_per_inference": s["dynamic_j_per_inference"],
-                "rms_error_m": s["rms_error_m"],
-                "spike_rate_hz": s["spike_rate_hz"],
-                "spike_fraction_per_step": s["spike_fraction_per_step"],
-                "dynamic_parts_j": s["dynamic_parts_j"]},
-    }
+    d_j = float(d["dynamic_j_per_inference"])
+    d_inf = float(d["inference_only_dynamic_j_per_inference"])
+    by_profile: dict[str, dict[str, Any]] = {}
+    for s in snn_rows:
+        if s["dynamic_j_per_inference"] <= 0:
+            continue
+        s_inf = s["inference_only_dynamic_j_per_inference"]
+        entry: dict[str, Any] = {
+            "value": d_j / s["dynamic_j_per_inference"],
+            "inference_only": d_inf / s_inf if s_inf > 0 else None,
+            "snn": {"controller": s["controller"], "profile": s["profile"],
+                    "execution": s["execution"],
+                    "neuron_updates_charged": s["neuron_updates_charged"],
+                    "dynamic_j_per_inference": s["dynamic_j_per_inference"],
+                    "rms_error_m": s["rms_error_m"],
+                    "spike_rate_hz": s["spike_rate_hz"],
+                    "spike_fraction_per_step": s["spike_fraction_per_step"],
+                    "dynamic_parts_j": s["dynamic_parts_j"]},
+            "break_even_j_per_synaptic_event": break_even(s, d_j, "synaptic_event"),
+        }
+        if s["execution"] == "time-stepped":
+            entry["break_even_j_per_neuron_update"] = break_even(s, d_j, "neuron_update")
+        by_profile[s["profile"]] = entry
+    if not by_profile:
+        return None
+    head = by_profile.get(RATIO_PROFILES[1], next(iter(by_profile.values())))
+    dnn_out = {"controller": d["controller"], "profile": d["profile"],
+               "description": d["description"],
+               "dynamic_j_per_inference": d_j,
+               "overhead_j_per_inference": d["overhead_j_per_inference"],
+               "rms_error_m": d["rms_error_m"]}
+    return {**head, "dnn": dnn_out, "score_threshold_m": score_threshold_m,
+            "by_profile": by_profile}
 
 
 def energy_report(
@@ -507,20 +633,29 @@ def energy_report(
     *,
     ratio_snn: str | None = None,
     ratio_dnn: str | None = None,
+    score_threshold_m: float | None = None,
 ) -> dict[str, Any]:
     """The whole report as one JSON-ready dict: ``rows``, ``task_score``, ``ratio_vs_dnn``
-    (between ``ratio_snn`` and ``ratio_dnn``, default the first of each kind),
-    ``platform_power_w``, ``controllers``, ``mission``, ``profiles`` and ``definitions``."""
+    (:func:`ratio_vs_dnn` for the spiking controller ``ratio_snn``, default the first, against
+    the reference DNN — of controller ``ratio_dnn`` if given — within ``score_threshold_m``,
+    default ``(1 + SCORE_TOLERANCE) ×`` that SNN's RMS error), ``platform_power_w``,
+    ``controllers``, ``mission``, ``profiles`` and ``definitions``."""
     names = [m.name for m in measurements]
     if len(set(names)) != len(names):
         raise ValueError(f"controller names must be distinct, got {names}")
     profs = [_profile(p) for p in profiles]
-    rows = energy_table(measurements, profs, mission, reference_dnn=ratio_dnn)
+    if score_threshold_m is None:
+        snn = [m for m in measurements if m.kind == "snn" and ratio_snn in (None, m.name)]
+        if snn:
+            score_threshold_m = (1.0 + SCORE_TOLERANCE) * snn[0].rms_error_m
+    rows = energy_table(measurements, profs, mission, reference_dnn=ratio_dnn,
+                        score_threshold_m=score_threshold_m)
     scen = mission if isinstance(mission, Mission) else get_scenario(mission).mission()
     return {
         "rows": rows,
         "task_score": {m.name: m.score() for m in measurements},
-        "ratio_vs_dnn": ratio_vs_dnn(rows, snn=ratio_snn, dnn=ratio_dnn),
+        "ratio_vs_dnn": ratio_vs_dnn(rows, snn=ratio_snn, dnn=ratio_dnn,
+                                     score_threshold_m=score_threshold_m),
         "platform_power_w": {m.name: m.platform_power_w for m in measurements},
         "controllers": {m.name: {"kind": m.kind, **m.info, "ticks": m.ticks,
                                  "control_dt_s": m.control_dt_s}
@@ -528,7 +663,9 @@ def energy_report(
         "mission": {"name": scen.name, "battery_usable_j": scen.battery.usable_j,
                     "avionics_w": scen.avionics_w, "default_platform_w": scen.platform_w,
                     "default_endurance_s": scen.endurance_s},
-        "profiles": {p.name: {"kind": p.kind, "estimate": p.estimate, "static_w": p.static_w}
+        "profiles": {p.name: {"kind": p.kind, "estimate": p.estimate, "static_w": p.static_w,
+                              "execution": p.execution,
+                              "joules_per_inference": p.joules_per_inference}
                      for p in profs},
         "definitions": DEFINITIONS,
     }
@@ -624,10 +761,23 @@ def neurofit_factory(config: AgentConfig) -> Callable[[gym.Env[Any, Any], int], 
     return make
 
 
-def mlp_factory(hidden: Sequence[int], learning_rate: float
+def mlp_factory(hidden: Sequence[int], learning_rate: float, learn_deadband: float = 0.0
                 ) -> Callable[[gym.Env[Any, Any], int], FeedbackMLPAgent]:
-    """``(env, seed) -> FeedbackMLPAgent`` with the given widths and SGD step."""
+    """``(env, seed) -> FeedbackMLPAgent`` with the given widths, SGD step and learning gate
+    (give it the spiking controller's ``learn_deadband``: the same gating on both sides)."""
     def make(env: gym.Env[Any, Any], seed: int) -> FeedbackMLPAgent:
         return FeedbackMLPAgent.from_env(env, hidden=tuple(hidden), learning_rate=learning_rate,
-                                         seed=seed)
+                                         learn_deadband=learn_deadband, seed=seed)
+    return make
+
+
+def delta_mlp_factory(hidden: Sequence[int], learning_rate: float, delta: float,
+                      learn_deadband: float = 0.0
+                      ) -> Callable[[gym.Env[Any, Any], int], DeltaFeedbackMLPAgent]:
+    """``(env, seed) -> DeltaFeedbackMLPAgent``: :func:`mlp_factory`'s MLP run as a delta
+    network with change threshold ``delta``."""
+    def make(env: gym.Env[Any, Any], seed: int) -> DeltaFeedbackMLPAgent:
+        return DeltaFeedbackMLPAgent.from_env(env, delta=delta, hidden=tuple(hidden),
+                                              learning_rate=learning_rate,
+                                              learn_deadband=learn_deadband, seed=seed)
     return make

@@ -164,10 +164,13 @@ class FeedbackMLPAgent:
                    learn_deadband=learn_deadband, seed=seed)
 
     # ------------------------------------------------------------------ acting
-    def reset(self) -> None:
-        """Start an episode: the reflex restarts; weights are kept."""
+    def reset(self, info: dict[str, Any] | None = None) -> None:
+        """Start an episode: the reflex restarts (and takes the reset's ``info``, whose
+        ``info["error"]`` a feedback reflex acts on at the first tick); weights are kept."""
         self.reflex.reset()
         self._have_forward = False
+        if info is not None and info.get("error") is not None:
+            self.reflex.observe(info)
 
     def features(self, obs: np.ndarray) -> np.ndarray:
         """The network's input for ``obs`` (NeuroFit's error-mode features)."""

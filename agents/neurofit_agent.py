@@ -27,7 +27,7 @@ Typical loop (what :func:`~neurofit.agents.rollout.run_episode` runs)::
 
     agent = NeuroFitAgent.from_env(env, AgentConfig(mode="error"))
     obs, info = env.reset(seed=0)
-    agent.reset()
+    agent.reset(info)
     while not done:
         action = agent.act(obs)
         obs, reward, terminated, truncated, info = env.step(action)
@@ -45,11 +45,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurofit.agents._reward import OutputExploration, TDLambdaCritic
+from neurofit.agents._reward import (
+    REWARD_SCALE_RATE,
+    ObservationNormaliser,
+    OutputExploration,
+    RunningScale,
+    TDLambdaCritic,
+)
+from neurofit.agents._tick import make_fused_tick, teach_to_modulator
 from neurofit.agents.features import ARM_FEATURE_SLICES, QUAD_ERROR_INDEX, env_features
 from neurofit.agents.reflex import FeedbackReflex, Reflex, make_reflex
+from neurofit.agents.sigma_delta_policy import SigmaDeltaPolicy, SigmaDeltaShape
 from neurofit.agents.spiking_policy import PolicyShape, SpikingPolicy
 from neurofit.agents.usage import Usage
+from neurofit.envs.recording import TickRecord
 from neurofit.neuromorphic._atomic import write_npz
 from neurofit.neuromorphic._checks import (
     check_choice,
@@ -79,6 +88,19 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
               "input_width": 12.0, "learning_rate": 4e-3, "connection_p": 0.5},
     "reward": {"n_per_input": 25, "n_output_neurons": 50, "substeps": 40, "dt_s": 1e-3,
                "input_width": 3.0, "learning_rate": 4e-4, "connection_p": 1.0},
+}
+
+CODINGS = ("rate", "sigma-delta")
+
+#: Defaults per coding, applied after :data:`MODE_DEFAULTS` (same rule: fields left ``None``).
+#: Sigma-delta's were chosen on hover-payload seeds 0-2 (seeds 3-7 checked): a learning rate
+#: of 0.015 of the teaching signal per tick is as fast as the PID's integrator and stable with
+#: the reflex's gains; fields 6 spacings wide halve the units holding a value (and so the
+#: writes) against 12, at the same error; the deadband stops writing once the teaching signal
+#: is below 3e-5 of the correction scale (a residual of ~20 µm on the micro quadrotor).
+CODING_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rate": {"learn_deadband": 0.0},
+    "sigma-delta": {"learning_rate": 0.015, "input_width": 6.0, "learn_deadband": 3e-5},
 }
 
 
@@ -118,6 +140,11 @@ class AgentConfig:
             fraction of the action half-range), entering every output neuron along its
             encoder; 0 switches exploration (and so learning) off.
         exploration_tau_s: reward mode: correlation time of the exploration noise (OU).
+        exploration_min_gain: reward mode: the floor, in (0, 1], of the exploration's
+            annealing gain (full strength while training returns are far below the best
+            seen, this fraction once they are all near it; 1: no annealing).
+        feature_spread: reward mode: features are the observation minus its running mean,
+            divided by this many running standard deviations (the task's own scale).
         tau_elig_s: reward mode: eligibility time constant (network time, which in reward
             mode is real time).
         critic_learning_rate, critic_lambda, gamma: reward mode: the TD(λ) critic
@@ -128,8 +155,24 @@ class AgentConfig:
         analog: the chip's analog non-idealities (fields of :class:`AnalogProfile`).
         energy_profile: hardware profile charged per tick (``neurofit energy`` compares more).
         execution: how the engine runs the network: ``"time-stepped"`` (every neuron every
-            step, the default) or ``"event-driven"`` (only neurons with input or not yet at
-            rest; the same spikes, fewer effective neuron updates).
+            step) or ``"event-driven"`` (only neurons with input or not yet at rest; the same
+            spikes, fewer effective neuron updates). ``None`` (the default): the energy
+            profile's own execution model, so an event-driven chip is charged for what it
+            would run.
+        coding: ``"rate"`` (LIF network, Gaussian input currents, filtered-rate decoder) or
+            ``"sigma-delta"`` (error mode only: the change-driven network of
+            :mod:`neurofit.neuromorphic.sigma_delta` — inputs send events when they change by
+            ``input_quantum``, hidden units when their activation moves by
+            ``hidden_threshold``, outputs when they move by ``output_quantum``; an integrating
+            decoder holds the output; ``learning_rate`` is then the fraction of the teaching
+            signal absorbed per tick). Its defaults: ``learning_rate`` 0.015,
+            ``input_width`` 6, ``learn_deadband`` 3e-5.
+        input_quantum, hidden_threshold, output_quantum: sigma-delta coding's thresholds, in
+            feature units (features are scaled to about [-1, 1]), activation units (peak 1)
+            and output units (the correction limit is 1).
+        linear_inputs: sigma-delta coding: one relay unit per input beside its Gaussian
+            fields (``n_per_input`` 0: relay units only) — a linear path for many inputs
+            that act together, such as a range scan.
         seed: seeds the network, the encoders and the exploration noise.
     """
 
@@ -146,9 +189,11 @@ class AgentConfig:
     connection_p: float | None = None
     correction_limit: float = 1.0
     teach_limit: float = 0.5
-    learn_deadband: float = 0.0
+    learn_deadband: float | None = None
     exploration_sd: float = 0.2
     exploration_tau_s: float = 0.3
+    exploration_min_gain: float = 0.2
+    feature_spread: float = 3.0
     tau_elig_s: float = 0.3
     critic_learning_rate: float = 0.1
     critic_lambda: float = 0.9
@@ -157,25 +202,45 @@ class AgentConfig:
     weight_bits: int | None = None
     analog: dict[str, Any] = field(default_factory=dict)
     energy_profile: str = "loihi"
-    execution: str = "time-stepped"
+    execution: str | None = None
+    coding: str = "rate"
+    input_quantum: float = 0.02
+    hidden_threshold: float = 0.01
+    output_quantum: float = 1e-6
+    linear_inputs: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, MODES)
-        for name, value in MODE_DEFAULTS[self.mode].items():
+        check_choice("coding", self.coding, CODINGS)
+        if self.coding == "sigma-delta" and self.mode != "error":
+            raise ValueError("coding='sigma-delta' is for error mode only (reward mode needs "
+                             "the rate-coded network's exploration); use coding='rate'")
+        for name, value in {**MODE_DEFAULTS[self.mode], **CODING_DEFAULTS[self.coding]}.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
-        check_int("n_per_input", self.n_per_input, 2)  # receptive fields need two centres
+        if self.execution is None:
+            _check_energy_profile(self.energy_profile)
+            object.__setattr__(self, "execution", get_profile(self.energy_profile).execution)
+        if not isinstance(self.linear_inputs, bool):
+            raise ValueError(f"linear_inputs must be True or False, got {self.linear_inputs!r}")
+        if self.linear_inputs and self.coding != "sigma-delta":
+            raise ValueError("linear_inputs=True is an option of coding='sigma-delta'")
+        if not (self.linear_inputs and self.n_per_input == 0):  # 0: relay units only
+            check_int("n_per_input", self.n_per_input, 2)  # receptive fields need two centres
         for name in ("n_output_neurons", "substeps"):
             check_int(name, getattr(self, name), 1)
         for name in ("dt_s", "tau_mem_s", "tau_syn_s", "weight_bound_v", "correction_limit",
                      "teach_limit", "tau_elig_s", "action_scale", "input_width",
-                     "exploration_tau_s"):
+                     "exploration_tau_s", "input_quantum", "hidden_threshold",
+                     "output_quantum"):
             check_real(name, getattr(self, name))
         for name in ("learning_rate", "exploration_sd", "critic_learning_rate",
                      "learn_deadband"):
             check_real(name, getattr(self, name), allow_zero=True)
         check_range("connection_p", self.connection_p, 0, 1, low_open=True)
+        check_range("exploration_min_gain", self.exploration_min_gain, 0, 1, low_open=True)
+        check_real("feature_spread", self.feature_spread)
         for name in ("gamma", "critic_lambda"):
             check_range(name, getattr(self, name), 0, 1)
         check_int("seed", self.seed, 0)
@@ -209,6 +274,17 @@ def _check_analog(analog: Any) -> None:
         AnalogProfile(**analog)
     except ValueError as exc:
         raise ValueError(f"analog: {exc}") from None
+
+
+def _sigma_delta_analog(config: AgentConfig) -> AnalogProfile:
+    """The sigma-delta network's non-idealities: the config's ``analog``, with
+    ``weight_bits`` (the config's field wins) stored by stochastic rounding."""
+    fields = dict(config.analog)
+    if config.weight_bits is not None:
+        fields["weight_bits"] = config.weight_bits
+    if fields.get("weight_bits") is not None:
+        fields.setdefault("stochastic_rounding", True)
+    return AnalogProfile(**fields)
 
 
 def _check_energy_profile(name: Any) -> None:
@@ -317,16 +393,26 @@ class NeuroFitAgent:
                                tau_elig_s=config.tau_elig_s, w_min=-config.weight_bound_v,
                                w_max=config.weight_bound_v, weight_bits=config.weight_bits,
                                stochastic_rounding=config.weight_bits is not None)
-        shape = PolicyShape(n_inputs, n_outputs, n_per_input=config.n_per_input,
-                            n_output_neurons=config.n_output_neurons,
-                            substeps=config.substeps, dt_s=config.dt_s,
-                            weight_bound_v=config.weight_bound_v,
-                            input_width=config.input_width,
-                            connection_p=config.connection_p, tau_mem_s=config.tau_mem_s,
-                            tau_syn_s=config.tau_syn_s)
-        self.policy = SpikingPolicy(shape, rule, analog=AnalogProfile(**config.analog),
-                                    seed=config.seed)
-        self.policy.net.execution = config.execution
+        self.policy: SpikingPolicy | SigmaDeltaPolicy
+        if config.coding == "sigma-delta":
+            self.policy = SigmaDeltaPolicy(SigmaDeltaShape(
+                n_inputs, n_outputs, n_per_input=config.n_per_input,
+                input_width=config.input_width, input_quantum=config.input_quantum,
+                hidden_threshold=config.hidden_threshold, output_quantum=config.output_quantum,
+                learning_rate=config.learning_rate, linear_inputs=config.linear_inputs),
+                analog=_sigma_delta_analog(config),
+                seed=config.seed)
+        else:
+            shape = PolicyShape(n_inputs, n_outputs, n_per_input=config.n_per_input,
+                                n_output_neurons=config.n_output_neurons,
+                                substeps=config.substeps, dt_s=config.dt_s,
+                                weight_bound_v=config.weight_bound_v,
+                                input_width=config.input_width,
+                                connection_p=config.connection_p, tau_mem_s=config.tau_mem_s,
+                                tau_syn_s=config.tau_syn_s)
+            self.policy = SpikingPolicy(shape, rule, analog=AnalogProfile(**config.analog),
+                                        seed=config.seed)
+            self.policy.net.execution = config.execution
         self.meter = EnergyMeter(config.energy_profile, control_dt_s)
         self.learning = True
         self._features = np.zeros(n_inputs)
@@ -341,16 +427,21 @@ class NeuroFitAgent:
             self._phi_ready = False  # φ(s) of the episode's first state is taken in act()
             self.exploration = OutputExploration(n_outputs, config.exploration_sd,
                                                  config.exploration_tau_s, control_dt_s,
-                                                 self._noise_rng)
+                                                 self._noise_rng, config.exploration_min_gain)
+            self.obs_norm = ObservationNormaliser(n_inputs, config.feature_spread)
+            self.reward_scale = RunningScale(REWARD_SCALE_RATE)
             low, high = (np.broadcast_to(np.asarray(default if bound is None else bound,
                                                     dtype=np.float64).reshape(-1), (n_outputs,))
                          for bound, default in ((action_low, -1.0), (action_high, 1.0)))
             bounded = np.isfinite(low) & np.isfinite(high)
             self._action_mid = np.where(bounded, 0.5 * (low + high), 0.0)
             self._action_half = np.where(bounded, 0.5 * (high - low), 1.0)
-        self.last_energy_j = 0.0
         self.ticks = 0
         self._last_error: np.ndarray | None = None
+        self._learn_from_error = True  # whether the agent learned when it took _last_error
+        #: error mode: the one compiled call per tick (:mod:`neurofit.agents._tick`); None
+        #: runs the unfused reference path (tests compare the two)
+        self.fused_tick = make_fused_tick(self)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -374,13 +465,21 @@ class NeuroFitAgent:
                    action_high=getattr(space, "high", None))
 
     # ------------------------------------------------------------------ acting
-    def reset(self) -> None:
-        """Start an episode: network state, filters and reflex restart; weights are kept."""
+    def reset(self, info: dict[str, Any] | None = None) -> None:
+        """Start an episode: network state, filters and reflex restart; weights are kept.
+
+        ``info`` is what ``env.reset`` returned: in error mode its ``info["error"]`` is the
+        error the first tick acts on (the reflex's and the network's), as every later tick
+        acts on the previous step's; without it the first tick has none."""
         self.policy.reset_state()
         if self.reflex is not None:
             self.reflex.reset()
         self.policy.modulator[:] = 0.0
         self._last_error = None
+        if self.config.mode == "error" and info is not None and info.get("error") is not None:
+            self._last_error = np.array(info["error"], dtype=np.float64)
+            self._learn_from_error = False  # the first tick acts on it; nothing to learn yet
+            self.reflex.observe(info)
         if self.config.mode == "reward":
             self.critic.reset()
             self.exploration.reset()
@@ -407,6 +506,9 @@ class NeuroFitAgent:
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The action for ``obs``: one compiled network tick (plus the reflex in error mode)."""
         obs = np.asarray(obs, dtype=np.float64)
+        if self.fused_tick is not None:
+            self.ticks += 1
+            return self.fused_tick.act(obs, self._last_error, self._learn_from_error)
         cfg = self.config
         if cfg.mode == "reward" and self.learning and cfg.exploration_sd > 0:
             noise = self.exploration.next()
@@ -417,7 +519,10 @@ class NeuroFitAgent:
         elif cfg.mode == "reward":
             self.policy.perturbation[:] = 0.0
             self.policy.output_input[:] = 0.0
-        y = self.policy.tick(self._encode(obs, self._last_error))
+        features = self._encode(obs, self._last_error)
+        if cfg.mode == "reward":  # in the task's own units; training steps update them
+            self.obs_norm.apply(features, update=self.learning)
+        y = self.policy.tick(features)
         if cfg.mode == "reward" and self.learning and not self._phi_ready:
             self.critic.features(self._features, self._phi)
             self._phi_ready = True
@@ -442,19 +547,16 @@ class NeuroFitAgent:
                     "env with neurofit.envs.error_feedback.ErrorFeedback"
                 )
             self._last_error = np.asarray(error, dtype=np.float64)
+            self._learn_from_error = self.learning
             self.reflex.observe(info)
+            if self.fused_tick is not None and self.fused_tick.teaches_in_act:
+                return  # the next act's compiled call turns the error into learning
             if self.learning:
                 teach = self.reflex.teaching(obs, self._last_error) / self.reflex.correction_scale
-                # guard against runaway: one tick's teaching signal is at most teach_limit
-                norm = float(np.sqrt(teach @ teach))
-                if norm < self.config.learn_deadband:  # nothing to learn: no write this tick
-                    self.policy.modulator[:] = 0.0
-                    return
-                if norm > self.config.teach_limit:
-                    teach = teach * (self.config.teach_limit / norm)
-                # PES error = actual − target = −teaching, so the modulator −(error · d_i) is
-                # d_i · teaching (error_modulator's formula, without its checks: hot path)
-                np.matmul(self.policy.output_dirs, teach, out=self.policy.modulator)
+                # no write below learn_deadband; one tick's signal at most teach_limit (a
+                # guard against runaway); modulator d_i · teaching
+                teach_to_modulator(teach, self.config.learn_deadband, self.config.teach_limit,
+                                   self.policy.output_dirs, self.policy.modulator)
             else:
                 self.policy.modulator[:] = 0.0
             return
@@ -463,15 +565,21 @@ class NeuroFitAgent:
         if not self.learning:  # frozen: neither the critic nor the synapses learn
             self.policy.modulator[:] = 0.0
             return
-        self.critic.features(self._encode(np.asarray(obs, dtype=np.float64), None),
-                             self._phi_next)
+        self.exploration.add_reward(reward)
+        features = self.obs_norm.apply(self._encode(np.asarray(obs, dtype=np.float64), None),
+                                       update=False)
+        self.critic.features(features, self._phi_next)
         if not self._phi_ready:  # no act() since reset(): nothing to credit yet
             self._phi, self._phi_next = self._phi_next, self._phi
             self._phi_ready = True
             return
         delta = self.critic.td_error(self._phi, reward, self._phi_next, terminated)
         self._phi, self._phi_next = self._phi_next, self._phi
-        self.policy.modulator[:] = delta
+        # the third factor in units of the reward's running RMS when that is above 1: large
+        # rewards (Hopper's ~3 per step) do not blow up the step, and small ones (Reacher's,
+        # Swimmer's) are not amplified into noise that drives the weights to their bounds
+        rms = self.reward_scale.update(reward)
+        self.policy.modulator[:] = delta / max(rms, 1.0)
         if terminated:  # one learning tick without exploration (see the module docstring)
             self.policy.perturbation[:] = 0.0
             self.policy.output_input[:] = 0.0
@@ -479,22 +587,29 @@ class NeuroFitAgent:
             self.policy.modulator[:] = 0.0
 
     # ------------------------------------------------------------------ introspection
-    def record_tick(self) -> dict[str, Any]:
-        """The operations and compute energy since the previous call, and the spikes of the
-        last tick if the network ticked since then (for the recorder, which calls it once per
-        tick: at a reset nothing has ticked, so the previous row's spikes are not repeated)."""
+    def record_tick(self) -> TickRecord:
+        """The operations since the previous call and the spikes of the last tick if the
+        network ticked since then (for the recorder, which calls it once per tick: at a reset
+        nothing has ticked, so the previous row's spikes are not repeated).
+
+        A :class:`~neurofit.envs.recording.TickRecord`: the counters' difference and the spike
+        indices; the compute energy and power of each tick (``compute_energy_j``,
+        ``compute_power_w``, on the agent's energy profile) are priced when read, or for a
+        whole episode at once when the recorder writes it."""
         ops = self.policy.ops_since_mark()
-        tick = self.meter.charge(ops)
-        self.last_energy_j = tick.total_j
-        ticked = ops.neuron_updates > 0
-        return {
-            "spikes": self.policy.spiking_neurons() if ticked else np.empty(0, np.int32),
-            "ops": {"neuron_updates": ops.neuron_updates, "spikes": ops.spikes,
-                    "synaptic_events": ops.synaptic_events,
-                    "weight_updates": ops.weight_updates},
-            "compute_energy_j": tick.total_j,
-            "compute_power_w": tick.total_j / self.meter.control_dt_s,
-        }
+        price = getattr(self, "_record_price", None)
+        if price is None:  # one function for every tick: the recorder prices episodes with it
+            meter = self.meter
+
+            def price_ticks(counts: np.ndarray) -> dict[str, np.ndarray]:
+                energy = meter.tick_energy_j(counts)
+                return {"compute_energy_j": energy,
+                        "compute_power_w": energy / meter.control_dt_s}
+
+            price = self._record_price = price_ticks
+        ticked = ops[0] > 0
+        spikes = self.policy.spiking_neurons() if ticked else np.empty(0, np.int32)
+        return TickRecord(spikes, ops, price)
 
     def energy(self) -> EnergyMeter:
         """A meter charged with every operation so far, on the agent's energy profile."""
@@ -509,6 +624,11 @@ class NeuroFitAgent:
     def describe(self) -> dict[str, Any]:
         """The network's size and timing, and one line of text for tables."""
         cfg = self.config
+        if cfg.coding == "sigma-delta":
+            return {"n_neurons": self.n_neurons, "substeps": 1, "n_per_input": cfg.n_per_input,
+                    "n_synapses": int(self.policy.n_synapses), "coding": cfg.coding,
+                    "text": f"{self.n_neurons} sigma-delta units ({cfg.n_per_input}/input + "
+                            f"{self.policy.shape.n_outputs} out), one step per tick"}
         return {"n_neurons": self.n_neurons, "substeps": cfg.substeps, "dt_s": cfg.dt_s,
                 "n_per_input": cfg.n_per_input, "n_output_neurons": cfg.n_output_neurons,
                 "n_synapses": int(self.policy.net.n_synapses),
@@ -524,7 +644,8 @@ class NeuroFitAgent:
         """Write config, network state and learner state to ``path`` (.npz), atomically."""
         path = Path(path)
         arrays = {f"net.{k}": v for k, v in self.policy.net.get_state().items()}
-        arrays["decoder.rates"] = self.policy.decoder.rates
+        if isinstance(self.policy, SpikingPolicy):
+            arrays["decoder.rates"] = self.policy.decoder.rates
         arrays["noise_rng"] = np.frombuffer(
             json.dumps(self._noise_rng.bit_generator.state).encode(), dtype=np.uint8)
         arrays["config"] = np.frombuffer(self.config.to_json().encode(), dtype=np.uint8)
@@ -533,8 +654,9 @@ class NeuroFitAgent:
             arrays["critic.trace"] = self.critic.trace
             arrays["critic.phi"] = self._phi
             arrays["critic.phi_ready"] = np.array(self._phi_ready)
-            arrays["exploration.state"] = self.exploration.state
-            arrays["exploration.started"] = np.array(self.exploration.started)
+            arrays.update({f"exploration.{k}": v for k, v in self.exploration.get_state().items()})
+            arrays.update({f"obs_norm.{k}": v for k, v in self.obs_norm.get_state().items()})
+            arrays["reward_scale"] = self.reward_scale.state
         if self._last_error is not None:
             arrays["last_error"] = self._last_error
         arrays["ticks"] = np.array(self.ticks)
@@ -555,15 +677,18 @@ class NeuroFitAgent:
         if saved != json.loads(self.config.to_json()):
             raise ValueError(f"{path} was saved by an agent with a different config")
         self.policy.net.set_state({k[4:]: v for k, v in arrays.items() if k.startswith("net.")})
-        self.policy.decoder.rates[:] = arrays["decoder.rates"]
+        if isinstance(self.policy, SpikingPolicy):
+            self.policy.decoder.rates[:] = arrays["decoder.rates"]
         self._noise_rng.bit_generator.state = json.loads(bytes(arrays["noise_rng"]).decode())
         if self.config.mode == "reward":
             self.critic.weights[:] = arrays["critic.weights"]
             self.critic.trace[:] = arrays["critic.trace"]
             self._phi[:] = arrays["critic.phi"]
             self._phi_ready = bool(arrays["critic.phi_ready"])
-            self.exploration.state[:] = arrays["exploration.state"]
-            self.exploration.started = bool(arrays["exploration.started"])
+            for prefix, part in (("exploration.", self.exploration), ("obs_norm.", self.obs_norm)):
+                part.set_state({k[len(prefix):]: v for k, v in arrays.items()
+                                if k.startswith(prefix)})
+            self.reward_scale.state[:] = arrays["reward_scale"]
         self._last_error = arrays["last_error"].copy() if "last_error" in arrays else None
         self.ticks = int(arrays["ticks"])
         marks = {k[7:]: v for k, v in arrays.items() if k.startswith("record.")}

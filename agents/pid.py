@@ -356,6 +356,11 @@ class QuadPID:
         """Clear the integrators and the rate history (call at every env reset)."""
         self._state[:] = 0.0
 
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(gains, params, state)`` as :func:`_pid_kernel` takes them, for a compiled caller
+        that runs the cascade inside its own tick (the state is changed in place)."""
+        return self._gains_array, self._params, self._state
+
     def act(self, obs: np.ndarray, accel_ff: np.ndarray | None = None) -> np.ndarray:
         """Rotor commands (4,) float32 in [-1, 1] for one observation.
 

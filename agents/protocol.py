@@ -28,8 +28,10 @@ class Agent(Protocol):
     #: whether :meth:`observe` changes the agent (False: frozen, e.g. for evaluation)
     learning: bool
 
-    def reset(self) -> None:
-        """Start an episode (call after every ``env.reset``); learned state is kept."""
+    def reset(self, info: dict[str, Any] | None = None) -> None:
+        """Start an episode (call after every ``env.reset``, with the ``info`` it returned:
+        an error-mode agent's first tick uses its ``info["error"]``); learned state is kept.
+        ``info`` is optional, so ``reset()`` works too (the first tick then has no error)."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The action for ``obs`` (one control tick)."""

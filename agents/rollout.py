@@ -4,7 +4,7 @@
 training, evaluation, energy measurement, recording and every benchmark call it, so an agent
 meets the env the same way everywhere::
 
-    agent.reset() after env.reset(seed=seed); then per step
+    obs, info = env.reset(seed=seed); agent.reset(info); then per step
     action = agent.act(obs); obs, reward, terminated, truncated, info = env.step(action)
     agent.observe(obs, reward, terminated, info); on_step(step)
 
@@ -14,6 +14,7 @@ What a caller needs on top (metrics, callbacks, progress, op counts per tick) it
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ import numpy as np
 
 from neurofit.agents.usage import Usage
 
-__all__ = ["EpisodeResult", "FunctionAgent", "ReflexAgent", "StepResult", "run_episode"]
+__all__ = ["EpisodeResult", "FunctionAgent", "ReflexAgent", "StepResult", "reset_agent",
+           "run_episode"]
 
 
 @dataclass
@@ -92,7 +94,8 @@ class FunctionAgent:
         self._act = act
         self._on_reset = on_reset
 
-    def reset(self) -> None:
+    def reset(self, info: dict[str, Any] | None = None) -> None:
+        """Start an episode: calls ``on_reset`` (the reset's ``info`` is not used)."""
         if self._on_reset is not None:
             self._on_reset()
 
@@ -121,8 +124,9 @@ class ReflexAgent:
     """A reflex alone (its feedback law with no learned correction) as an agent.
 
     ``act`` is the reflex's action with a zero correction, ``observe`` passes the step's
-    ``info`` to the reflex (a reflex may estimate from it), ``reset`` restarts it. The baseline
-    "reflex alone" of error-mode benchmarks.
+    ``info`` to the reflex (a reflex may estimate from it), ``reset`` restarts it and passes it
+    the reset's ``info`` (a feedback reflex's first error). The baseline "reflex alone" of
+    error-mode benchmarks.
     """
 
     learning = False
@@ -131,8 +135,12 @@ class ReflexAgent:
         self.reflex = reflex
         self._zero = np.zeros(reflex.n_correction)
 
-    def reset(self) -> None:
+    def reset(self, info: dict[str, Any] | None = None) -> None:
+        """Restart the reflex; it takes the reset's ``info`` as it takes every step's."""
         self.reflex.reset()
+        observe = getattr(self.reflex, "observe", None)
+        if info is not None and observe is not None:
+            observe(info)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         return self.reflex.act(obs, self._zero)
@@ -158,13 +166,31 @@ class ReflexAgent:
         return {"text": f"{type(self.reflex).__name__} alone (no network)"}
 
 
+def reset_agent(agent: Any, info: dict[str, Any]) -> None:
+    """``agent.reset(info)`` — or ``agent.reset()`` for an agent whose ``reset`` takes no
+    argument (written before the :class:`~neurofit.agents.protocol.Agent` protocol passed the
+    reset's info; its first tick has no error, as before)."""
+    try:
+        params = inspect.signature(agent.reset).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): call it with the info
+        agent.reset(info)
+        return
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                  inspect.Parameter.VAR_POSITIONAL)
+    if any(p.kind in positional for p in params):
+        agent.reset(info)
+    else:
+        agent.reset()
+
+
 def run_episode(agent: Any, env: Any, seed: int | None, *, learn: bool = True,
                 on_step: Callable[[StepResult], bool | None] | None = None,
                 max_steps: int | None = None) -> EpisodeResult:
     """Run one episode of ``agent`` on ``env`` from ``env.reset(seed=seed)``.
 
     Args:
-        agent: has ``reset()``, ``act(obs)`` and ``observe(obs, reward, terminated, info)``.
+        agent: has ``reset(info)`` (or ``reset()``: see :func:`reset_agent`), ``act(obs)`` and
+            ``observe(obs, reward, terminated, info)``.
         env: a Gymnasium env.
         seed: the reset seed (None: the env's generator runs on from its last seed).
         learn: False freezes the agent for this episode (its ``learning`` flag is set False
@@ -183,7 +209,7 @@ def run_episode(agent: Any, env: Any, seed: int | None, *, learn: bool = True,
         agent.learning = False
     try:
         obs, info = env.reset(seed=seed)
-        agent.reset()
+        reset_agent(agent, info)
         steps = 0
         total = 0.0
         terminated = truncated = False

@@ -8,7 +8,10 @@
 - fixed least-squares decoders read the output population's filtered rates as a vector in
   about [-1, 1] per dimension, which the agent scales to its units.
 
-One :meth:`SpikingPolicy.tick` is one compiled network call of ``substeps`` steps.
+One :meth:`SpikingPolicy.tick` is one compiled network call of ``substeps`` steps (with the
+encoder and decoder called around it); an error-mode agent runs the whole tick — teaching
+signal, encoder, network, decoder, reflex — as one compiled call instead
+(:mod:`neurofit.agents._tick`), and keeps :meth:`tick` as its unfused reference.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from neurofit.agents._spike_index import spike_indices
 from neurofit.neuromorphic.analog import AnalogProfile
 from neurofit.neuromorphic.coding import (
     GaussianPopulationEncoder,
@@ -25,7 +29,6 @@ from neurofit.neuromorphic.coding import (
     fit_decoders,
 )
 from neurofit.neuromorphic.connectivity import AllToAll, FixedProbability
-from neurofit.neuromorphic.counters import OpCounts
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import FAST_LIF, LIFParams
 from neurofit.neuromorphic.plasticity import ThreeFactor
@@ -119,16 +122,19 @@ class SpikingPolicy:
         self._last_counts = counts
         return self.decoder.update(counts[self._out])
 
-    def ops_since_mark(self) -> OpCounts:
-        """Operations since the previous call (exact; read from the kernel's counters)."""
+    def ops_since_mark(self) -> np.ndarray:
+        """Operations since the previous call (exact; read from the kernel's counters): a new
+        int64 array of five counts in :data:`~neurofit.neuromorphic.counters.COUNT_NAMES`
+        order (the four priced operations, then the effective neuron updates)."""
         now = self.net.counts_array(self._counts_now)
-        delta = OpCounts(*(now - self._counts_at_mark).tolist())
-        self._counts_at_mark[:] = now
+        delta = now - self._counts_at_mark
+        self._counts_at_mark, self._counts_now = now, self._counts_at_mark  # now is the mark
         return delta
 
     def spiking_neurons(self) -> np.ndarray:
-        """Indices of the neurons that spiked in the last tick (for recording)."""
-        return np.flatnonzero(self._last_counts).astype(np.int32)
+        """Indices of the neurons that spiked in the last tick (a new int32 array, for
+        recording)."""
+        return spike_indices(self._last_counts)
 
     def record_marks(self) -> dict[str, np.ndarray]:
         """The state :meth:`ops_since_mark` and :meth:`spiking_neurons` keep besides the

@@ -10,13 +10,72 @@ dicts did: full collections of the whole process, tens of ms each, every episode
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from neurofit.neuromorphic.counters import OP_NAMES
+
 #: Placeholder for a key a row does not have.
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
+class TickRecord(Mapping[str, Any]):
+    """One agent tick in array form: what a record hook returns without building dicts.
+
+    The recorder keeps the arrays as they are and turns an episode's ticks into columns at
+    once: ``counts[:4]`` become ``infos/agent/ops/<name>`` (in
+    :data:`~neurofit.neuromorphic.counters.OP_NAMES` order) and ``price`` turns the
+    episode's ``(rows, len(counts))`` counts into its other per-tick columns (energy, power).
+    Read as a mapping it is the hook's dict form (``spikes``, ``ops``, the priced values),
+    computed on access.
+
+    Attributes:
+        spikes: int32 indices of the neurons that spiked in the tick (owned by the record).
+        counts: int64 operation counts of the tick, :data:`OP_NAMES` first; any further
+            entries (e.g. effective neuron updates) are for ``price`` only.
+        price: ``price(counts_rows) -> {column: one float per row}``; the same function for
+            every tick of an agent.
+    """
+
+    __slots__ = ("counts", "price", "spikes")
+
+    def __init__(self, spikes: np.ndarray, counts: np.ndarray,
+                 price: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> None:
+        self.spikes = spikes
+        self.counts = counts
+        self.price = price
+
+    def _priced(self) -> dict[str, Any]:
+        return {k: v[0].item() for k, v in self.price(self.counts[None, :]).items()}
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "spikes":
+            return self.spikes
+        if key == "ops":
+            return dict(zip(OP_NAMES, self.counts[:len(OP_NAMES)].tolist(), strict=True))
+        return self._priced()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("spikes", "ops", *self._priced()))
+
+    def __len__(self) -> int:
+        return 2 + len(self._priced())
+
+
+def tick_columns(spikes: Sequence[np.ndarray], counts: Sequence[np.ndarray],
+                 price: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> dict[str, Any]:
+    """An episode's :class:`TickRecord` ticks (their ``spikes`` and ``counts``, and their
+    ``price``) as the ``infos/agent`` group: CSR spikes, one int64 column per operation, and
+    the priced columns."""
+    table = stack_arrays(counts)
+    out: dict[str, Any] = {
+        "spikes": spikes_csr(spikes),
+        "ops": {name: np.ascontiguousarray(table[:, i]) for i, name in enumerate(OP_NAMES)},
+    }
+    out.update(price(table))
+    return out
 
 _SCALARS = (bool, np.bool_, int, np.integer, float, np.floating)
 
@@ -103,8 +162,20 @@ def column(values: Sequence[Any]) -> Any:
     """
     sample = values[0]
     if sample is MISSING or sample is None:
-        sample = next((v for v in values if v is not MISSING and v is not None), MISSING)
-        if sample is MISSING:
+        lead = 1  # rows before the key first appeared (the reset's, typically): fill them
+        while lead < len(values) and (values[lead] is MISSING or values[lead] is None):
+            lead += 1
+        if lead == len(values):
+            return None
+        rest = column(values[lead:])
+        if isinstance(rest, np.ndarray):
+            fill = {"f": np.nan, "S": b""}.get(rest.dtype.kind, 0)
+            out = np.empty((len(values), *rest.shape[1:]), dtype=rest.dtype)
+            out[:lead] = fill
+            out[lead:] = rest
+            return out
+        sample = values[lead]
+        if not isinstance(sample, Mapping):  # not a column after all
             return None
     if isinstance(sample, Mapping):
         schema = KeySchema()

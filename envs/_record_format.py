@@ -258,7 +258,7 @@ def value_digest(value: Any) -> str:
             b = v if isinstance(v, bytes) else str(v).encode()
             h.update(len(b).to_bytes(8, "little") + b)
     else:
-        h.update(np.ascontiguousarray(a).tobytes())
+        h.update(np.ascontiguousarray(a).data)  # the bytes, without copying them
     return h.hexdigest()
 
 

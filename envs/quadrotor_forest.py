@@ -518,6 +518,11 @@ class QuadForestEnv(QuadrotorEnv, utils.EzPickle):
 
     # -- properties ----------------------------------------------------------------------------
     @property
+    def cruise_speed_mps(self) -> float:
+        """The commanded cruise speed toward the goal [m/s]."""
+        return self._cruise_speed_mps
+
+    @property
     def goal_pos(self) -> np.ndarray:
         """The goal (x, y, z) [m] (a copy)."""
         return self._goal.copy()

@@ -65,6 +65,12 @@ spiked), ``ops`` (dict of op-count deltas), ``compute_energy_j`` (energy of the 
 calls it once per ``step`` (and once at ``reset``). Agents without it (the PID baseline) are
 recorded through the env data alone.
 
+The cheap form of the same, which :class:`~neurofit.agents.neurofit_agent.NeuroFitAgent`
+returns: a :class:`TickRecord` (the spike indices, the op counts as one int64 array, and a
+pricing function applied to the whole episode's counts when it is written), so a tick costs
+a subtraction and a copy instead of dicts and a meter charge. Both forms give the same
+columns.
+
 The env must return fresh objects in ``info`` every step (NeuroFit's and Gymnasium's envs do);
 observations, actions and the MuJoCo state are copied by the recorder.
 """
@@ -90,9 +96,11 @@ from gymnasium.envs.registration import EnvSpec
 
 from neurofit.envs._record_columns import (
     KeySchema,
+    TickRecord,
     column,
     spikes_csr,
     stack,
+    tick_columns,
 )
 from neurofit.envs._record_format import (
     DATA_DIR,
@@ -123,6 +131,7 @@ __all__ = [
     "STATE_SPEC",
     "EpisodeRecorder",
     "RecordHook",
+    "TickRecord",
     "env_spec_json",
     "package_versions",
     "repair_dataset",
@@ -138,7 +147,8 @@ class RecordHook(Protocol):
     """What an agent implements to have its ticks recorded (see the module docstring)."""
 
     def record_tick(self) -> Mapping[str, Any]:
-        """Spikes, op-count deltas and compute energy since the previous call."""
+        """Spikes, op-count deltas and compute energy since the previous call (a dict, or a
+        :class:`TickRecord`)."""
         ...
 
 
@@ -212,8 +222,10 @@ class _Episode:
 
     Row 0 (the reset) is ``(obs, info values, qpos, qvel, act, time, tick)``; row k >= 1
     adds ``(action, reward, terminated, truncated)`` of step k. The info values are a tuple
-    in the order of the recorder's info schema; ``tick`` is ``(spikes, ops values, other
-    values)`` or None.
+    in the order of the recorder's info schema; ``tick`` is ``(spikes, counts)`` of a
+    :class:`TickRecord` priced by :attr:`price`, ``(spikes, ops values, other values)`` for
+    a hook that returns a dict, or None. (Only arrays, numbers and tuples of them: the garbage
+    collector stops tracking such tuples.)
     """
 
     index: int
@@ -223,6 +235,8 @@ class _Episode:
     initial_state: np.ndarray | None
     disturbances: list[Any]
     rows: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    #: the pricing function of the episode's :class:`TickRecord` ticks (None: none yet)
+    price: Any = None
 
     @property
     def n_steps(self) -> int:
@@ -408,7 +422,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
             else [],
         )
         self._ep = ep
-        ep.rows.append(self._row(obs, info))
+        ep.rows.append(self._row(obs, info, ()))
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -418,7 +432,7 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         if ep is None:  # stepping without reset: the env decides (OrderEnforcing raises)
             return obs, reward, terminated, truncated, info
         a = action.copy() if isinstance(action, np.ndarray) else np.array(action)
-        ep.rows.append((*self._row(obs, info), a, reward, terminated, truncated))
+        ep.rows.append(self._row(obs, info, (a, reward, terminated, truncated)))
         if terminated or truncated:
             self._finish("terminated" if terminated else "truncated")
         return obs, reward, terminated, truncated, info
@@ -431,32 +445,44 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
         finally:
             super().close()
 
-    def _row(self, obs: Any, info: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The per-step record: copies of what the env or agent may overwrite later."""
+    def _row(self, obs: Any, info: Mapping[str, Any], step: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The per-step record (``step``: action, reward, terminated, truncated; none at a
+        reset): copies of what the env or agent may overwrite later."""
         o = obs.copy() if isinstance(obs, np.ndarray) else copy.deepcopy(obs)
         vals = self._info_schema.extract(info)
         tick = None
         if self._tick is not None:
             t = self._tick()
-            s = t.get("spikes")
-            spikes = (
-                s.copy()
-                if isinstance(s, np.ndarray) and s.dtype == np.int32
-                else np.array(() if s is None else s, dtype=np.int32)
-            )
-            ops = t.get("ops")
-            tick = (
-                spikes,
-                self._ops_schema.extract(ops) if isinstance(ops, Mapping) else (),
-                self._tick_schema.extract(t),
-            )
+            ep = self._ep
+            if type(t) is TickRecord and ep is not None and (
+                t.price == ep.price or ep.price is None
+            ):
+                ep.price = t.price
+                tick = (t.spikes, t.counts)  # the record's own arrays: kept as they are
+            else:
+                tick = self._tick_row(t)
         qpos, qvel = info.get("qpos"), info.get("qvel")  # the env's own copies when it has them
         v = self._views
         if v is None:
-            return (o, vals, qpos, qvel, None, info.get("time_s"), tick)
-        if not isinstance(qpos, np.ndarray) or not isinstance(qvel, np.ndarray):
+            return (o, vals, qpos, qvel, None, info.get("time_s"), tick, *step)
+        if type(qpos) is not np.ndarray or type(qvel) is not np.ndarray:
             qpos, qvel = v[0].copy(), v[1].copy()
-        return (o, vals, qpos, qvel, v[2].copy(), self._mj.time, tick)  # type: ignore[union-attr]
+        return (o, vals, qpos, qvel, v[2].copy(), self._mj.time, tick, *step)  # type: ignore[union-attr]
+
+    def _tick_row(self, t: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A record hook's dict as ``(spikes, ops values, other values)``."""
+        s = t.get("spikes")
+        spikes = (
+            s.copy()
+            if isinstance(s, np.ndarray) and s.dtype == np.int32
+            else np.array(() if s is None else s, dtype=np.int32)
+        )
+        ops = t.get("ops")
+        return (
+            spikes,
+            self._ops_schema.extract(ops) if isinstance(ops, Mapping) else (),
+            self._tick_schema.extract(t),
+        )
 
     # -- episode end -----------------------------------------------------------------------
     def _end_unfinished(self, why: str) -> None:
@@ -494,12 +520,19 @@ class EpisodeRecorder(gym.Wrapper[Any, Any, Any, Any]):
                 infos[key] = col
         agent = None
         if first[_TICK] is not None:
-            ticks = list(zip(*full[_TICK], strict=True))
-            agent = {"spikes": spikes_csr(ticks[0])}
-            ops = self._ops_schema.columns(ticks[1])
-            if ops:
-                agent["ops"] = ops
-            agent.update(self._tick_schema.columns(ticks[2]))
+            rows = full[_TICK]
+            if all(len(t) == 2 for t in rows):
+                spikes, counts = zip(*rows, strict=True)
+                agent = tick_columns(spikes, counts, ep.price)
+            else:  # dict hooks (or the agent changed mid-episode): key by key
+                rows = [self._tick_row(TickRecord(*t, ep.price)) if len(t) == 2 else t
+                        for t in rows]
+                ticks = list(zip(*rows, strict=True))
+                agent = {"spikes": spikes_csr(ticks[0])}
+                ops = self._ops_schema.columns(ticks[1])
+                if ops:
+                    agent["ops"] = ops
+                agent.update(self._tick_schema.columns(ticks[2]))
             infos["agent"] = agent
         rewards = np.array(cols[_REWARD], dtype=np.float64)
         attrs: dict[str, Any] = {"id": ep.index, "total_steps": n}

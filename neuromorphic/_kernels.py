@@ -4,6 +4,13 @@ Everything here is a top-level ``@njit`` function over flat arrays and scalars;
 :mod:`neurofit.neuromorphic.network` validates, allocates, packs and calls. The packed layouts
 below are the contract between the two.
 
+Entries: :func:`advance` is the step loop over the flat arrays; :func:`advance_packed` runs it
+over a network's few packed buffers and their offset table (:mod:`neurofit.neuromorphic._layout`)
+— what :meth:`Network.run` and :meth:`Network.step` call, and what an agent's one compiled call
+per control tick calls inside (:func:`neurofit.agents._tick.quad_error_tick`: encoder, network
+substeps and plasticity, decoder, teaching signal and reflex; njit to njit, so no dispatch in
+between).
+
 One simulation step (same order as Brian2's default schedule, so results compare one to one):
 
 1. state update: exact exponential integration of membrane, synaptic currents and adaptive
@@ -56,6 +63,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurofit.neuromorphic import _layout as Y
 from neurofit.neuromorphic import _plastic as L
 from neurofit.neuromorphic._jit import njit
 from neurofit.neuromorphic._rng import next_normal, next_uniform
@@ -770,3 +778,48 @@ def advance(
         for k in range(n_probe):
             probe_out[step, k] = v[probe_idx[k]]
     return n_steps
+
+
+@njit
+def advance_packed(n_steps, t0, ext, ext_per_step, fbuf, dbuf, ibuf, jbuf, bbuf, ubuf, offsets,
+                   mon_idx, mon_step, mon_reserve, probe_idx, probe_out, tick_steps, dt,
+                   event_driven, settle_v):
+    """:func:`advance` over a network's packed buffers (:mod:`neurofit.neuromorphic._layout`):
+    cuts the views out of the buffers (role order float, float64, int64, int32, uint8,
+    uint64; ``offsets`` the network's table) and runs the same step loop. The spike monitor
+    (it grows), the probes and ``ext`` (per-step inputs of a run) stay separate; for a tick
+    ``ext`` is the network's own held input, the buffer's ``ext`` slot.
+    """
+    state = Y.view2(fbuf, offsets, Y.S_STATE)
+    nparam = Y.view2(fbuf, offsets, Y.S_NPARAM)
+    spiked = Y.view1(bbuf, offsets, Y.S_SPIKED)
+    return advance(
+        n_steps, t0, ext, ext_per_step,
+        state[S_V], state[S_I_EXC], state[S_I_INH], state[S_THETA],
+        Y.view1(jbuf, offsets, Y.S_REFRAC),
+        nparam[N_V_THRESH], nparam[N_GAIN], nparam[N_BIAS], nparam[N_P_SPIKE],
+        Y.view2(fbuf, offsets, Y.S_POP_F), Y.view2(ibuf, offsets, Y.S_POP_I),
+        Y.view2(dbuf, offsets, Y.S_POP_SCALE), Y.view1(ibuf, offsets, Y.S_POP_OUT_PTR),
+        Y.view1(ibuf, offsets, Y.S_POP_OUT_PROJ), Y.view2(ibuf, offsets, Y.S_PROJ_I),
+        Y.view1(ibuf, offsets, Y.S_INDPTR), Y.view1(jbuf, offsets, Y.S_INDICES),
+        Y.view1(fbuf, offsets, Y.S_WEIGHTS), Y.view1(jbuf, offsets, Y.S_DELAYS),
+        Y.view3(fbuf, offsets, Y.S_RING),
+        Y.view1(ibuf, offsets, Y.S_GEN_STEP), Y.view1(jbuf, offsets, Y.S_GEN_IDX),
+        Y.view1(ibuf, offsets, Y.S_GEN_PTR), Y.view1(ubuf, offsets, Y.S_RNG_STATE),
+        Y.view2(ibuf, offsets, Y.S_POP_COUNTS), Y.view2(ibuf, offsets, Y.S_PROJ_COUNTS),
+        Y.view1(jbuf, offsets, Y.S_TICK_COUNTS), Y.view1(fbuf, offsets, Y.S_V_INF),
+        spiked, spiked.view(np.uint64), Y.view1(ibuf, offsets, Y.S_SPIKE_LIST),
+        mon_idx, mon_step, Y.view1(ibuf, offsets, Y.S_MON_N), mon_reserve, probe_idx,
+        probe_out,
+        tick_steps, dt, Y.view2(ibuf, offsets, Y.S_PLAST_I),
+        Y.view2(dbuf, offsets, Y.S_PLAST_F), Y.view1(fbuf, offsets, Y.S_ELIG),
+        Y.view1(dbuf, offsets, Y.S_ELIG_SCALE), Y.view1(fbuf, offsets, Y.S_TRACE),
+        Y.view1(jbuf, offsets, Y.S_TICK_SPIKES), Y.view1(dbuf, offsets, Y.S_MODULATOR),
+        Y.view1(dbuf, offsets, Y.S_PERTURBATION), Y.view1(ibuf, offsets, Y.S_CSC_PTR),
+        Y.view1(ibuf, offsets, Y.S_CSC_SYN), Y.view1(ibuf, offsets, Y.S_CSC_PRE),
+        Y.view1(ibuf, offsets, Y.S_CSC_PROJ),
+        event_driven, settle_v, Y.view1(bbuf, offsets, Y.S_ACTIVE_PADDED),
+        Y.view1(jbuf, offsets, Y.S_ACTIVE_LIST), Y.view1(ibuf, offsets, Y.S_N_ACTIVE),
+        Y.view1(bbuf, offsets, Y.S_LIST_OK), Y.view2(jbuf, offsets, Y.S_RING_LIST),
+        Y.view1(ibuf, offsets, Y.S_RING_N), Y.view2(bbuf, offsets, Y.S_RING_MARK),
+    )

@@ -5,7 +5,8 @@
 * a spiking network's exact event counts (:class:`~.counters.OpCounts`) on a neuromorphic
   profile — spikes, synaptic events, neuron updates and weight updates (learning);
 * a conventional network's inference (:class:`DnnCost`, counted from layer shapes by
-  :func:`mlp_inference_cost`) on a DNN profile — MACs and memory accesses;
+  :func:`mlp_inference_cost`) on a DNN profile — MACs and memory accesses, plus the profile's
+  fixed cost per inference call (``joules_per_inference``: wake-up, kernel launch);
 
 plus the device's static power for every control tick, ``static_w × control_dt_s``.
 
@@ -57,6 +58,8 @@ class TickEnergy(NamedTuple):
         mac_j: DNN multiply-accumulates and nonlinearity evaluations.
         memory_j: DNN memory reads and writes.
         static_j: static power over the time charged, ``static_w × duration``.
+        overhead_j: DNN fixed cost per inference call (the profile's
+            ``joules_per_inference`` × inferences); dynamic, since it is paid per call.
     """
 
     spikes_j: float = 0.0
@@ -66,13 +69,14 @@ class TickEnergy(NamedTuple):
     mac_j: float = 0.0
     memory_j: float = 0.0
     static_j: float = 0.0
+    overhead_j: float = 0.0
 
     @property
     def dynamic_j(self) -> float:
         """Energy of the operations performed (everything but static)."""
         return (
             self.spikes_j + self.synaptic_j + self.neuron_j + self.learning_j
-            + self.mac_j + self.memory_j
+            + self.mac_j + self.memory_j + self.overhead_j
         )
 
     @property
@@ -94,7 +98,8 @@ class DnnCost:
 
     Attributes:
         macs: multiply-accumulates.
-        activations: nonlinearity evaluations (charged as one MAC each, the keras-spiking
+        activations: nonlinearity evaluations and other non-MAC arithmetic (a delta
+            network's change tests and differences), each charged as one MAC (the keras-spiking
             convention that a neuron update costs one op).
         memory_reads: words read (weights, biases, input activations).
         memory_writes: words written (output activations).
@@ -180,7 +185,9 @@ def mlp_inference_cost(layer_sizes: Sequence[int], *, output_nonlinear: bool = F
 
 
 def inference_energy_j(cost: DnnCost, profile: HardwareProfile | str) -> float:
-    """Dynamic energy of ``cost`` on a profile that prices MACs and memory accesses.
+    """Dynamic energy of the operations ``cost`` on a profile that prices MACs and memory
+    accesses (the per-inference fixed cost, ``profile.inference_overhead_j`` per call, is not
+    in it: ``cost`` may sum many inferences, or none).
 
     Raises:
         ValueError: the profile gives no MAC / memory-access figures.
@@ -236,6 +243,7 @@ class EnergyMeter:
         self._p_weight = prof.joules_per_weight_update
         self._p_mac = prof.joules_per_mac
         self._p_mem = prof.joules_per_memory_access
+        self._p_call = prof.inference_overhead_j
         self._prices_events = prof.prices_events
         self._prices_dnn = prof.prices_dnn
         self._static_tick_j = prof.static_w * dt
@@ -255,6 +263,7 @@ class EnergyMeter:
         self._activations = 0
         self._reads = 0
         self._writes = 0
+        self._inferences = 0
         self._last_cumulative = OpCounts()
 
     def _no_event_prices(self) -> ValueError:
@@ -342,7 +351,8 @@ class EnergyMeter:
         return tick
 
     def charge_inference(self, cost: DnnCost) -> TickEnergy:
-        """Charge one control tick in which a DNN ran one inference costing ``cost``.
+        """Charge one control tick in which a DNN ran one inference costing ``cost``, plus the
+        profile's fixed cost of one call (``joules_per_inference``).
 
         Raises:
             ValueError: a profile without MAC / memory-access figures.
@@ -356,6 +366,7 @@ class EnergyMeter:
         ops = cost.macs + cost.activations
         mem = cost.memory_reads + cost.memory_writes
         self._ticks += 1
+        self._inferences += 1
         self._macs += cost.macs
         self._activations += cost.activations
         self._reads += cost.memory_reads
@@ -368,7 +379,33 @@ class EnergyMeter:
             ops * self._p_mac,  # type: ignore[operator]
             mem * self._p_mem,  # type: ignore[operator]
             self._static_tick_j,
+            self._p_call,
         )
+
+    def tick_energy_j(self, counts: np.ndarray) -> np.ndarray:
+        """Each tick's total energy (static included) for a ``(ticks, 4)`` or ``(ticks, 5)``
+        counts array (columns as in :meth:`from_counts`), without charging: what
+        :meth:`charge` returns as ``total_j`` for each row, bit for bit (the same operations
+        in the same order, vectorised). Prices a recorded episode in one pass.
+
+        Raises:
+            ValueError: a badly shaped or non-integer array, or a profile without per-event
+                figures.
+        """
+        if not self._prices_events:
+            raise self._no_event_prices()
+        arr = np.asarray(counts)
+        if (arr.ndim != 2 or arr.shape[1] not in (len(OP_NAMES), len(COUNT_NAMES))
+                or not np.issubdtype(arr.dtype, np.integer)):
+            raise ValueError(f"counts must be an integer array of shape (ticks, {len(OP_NAMES)})"
+                             f" or (ticks, {len(COUNT_NAMES)}), got {arr.dtype} {arr.shape}")
+        n, s, e, w = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+        a = arr[:, 4] if arr.shape[1] == len(COUNT_NAMES) else n
+        neuron = a * self._p_neuron + (n - a) * self._p_idle  # type: ignore[operator]
+        dynamic = s * self._p_spike + e * self._p_syn  # type: ignore[operator]
+        dynamic += neuron
+        dynamic += w * self._p_weight  # type: ignore[operator]
+        return dynamic + self._static_tick_j
 
     @classmethod
     def from_counts(
@@ -437,6 +474,7 @@ class EnergyMeter:
             meter.charge_inference(cost)  # validates the profile
             total = cost * (int(ticks) - 1)
             meter._ticks += int(ticks) - 1
+            meter._inferences += int(ticks) - 1
             meter._macs += total.macs
             meter._activations += total.activations
             meter._reads += total.memory_reads
@@ -488,6 +526,11 @@ class EnergyMeter:
                 "effective_neuron_updates": self._effective_neuron_updates}
 
     @property
+    def inferences(self) -> int:
+        """DNN inference calls charged (each pays the profile's ``joules_per_inference``)."""
+        return self._inferences
+
+    @property
     def dnn_cost(self) -> DnnCost:
         """Total DNN operations charged."""
         return DnnCost(
@@ -513,6 +556,7 @@ class EnergyMeter:
             mac_j=price(self._macs + self._activations, self._p_mac),
             memory_j=price(self._reads + self._writes, self._p_mem),
             static_j=self._ticks * self._static_tick_j,
+            overhead_j=self._inferences * self._p_call,
         )
 
     def breakdown(self) -> dict[str, float]:

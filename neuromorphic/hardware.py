@@ -7,7 +7,9 @@ static power of the device it runs on. Two kinds exist:
   events, neuron updates, weight updates — the fields of
   :class:`~neurofit.neuromorphic.counters.OpCounts`);
 * ``"dnn"`` profiles price a conventional network per multiply-accumulate (MAC) and per memory
-  access (see :func:`neurofit.neuromorphic.energy.mlp_inference_cost`).
+  access (see :func:`neurofit.neuromorphic.energy.mlp_inference_cost`), plus a fixed cost per
+  inference, ``joules_per_inference`` (waking the processor, launching a kernel, moving the
+  input in and the output out: what a batch-1 call costs however few MACs it does).
 
 A neuromorphic profile also says how the chip executes a network (``execution``):
 
@@ -75,16 +77,22 @@ EXECUTION_MODELS: tuple[str, ...] = ("time-stepped", "event-driven")
 #: Optional figure of a time-stepped profile: a neuron updated without being advanced (no
 #: input, at rest). Unset, such updates cost ``joules_per_neuron_update``.
 _INACTIVE = "joules_per_inactive_neuron_update"
+#: Optional figure of a DNN profile: the fixed cost of one inference call, whatever its size.
+#: Unset, it is 0.
+_PER_INFERENCE = "joules_per_inference"
 
 _ENERGY_FIGURES: tuple[str, ...] = (*EVENT_FIGURES, _INACTIVE, *DNN_FIGURES)
 #: Every figure that needs a source.
-_ALL_FIGURES: tuple[str, ...] = (*_ENERGY_FIGURES, "static_w", "weight_bits")
+_ALL_FIGURES: tuple[str, ...] = (*_ENERGY_FIGURES, _PER_INFERENCE, "static_w", "weight_bits")
 #: Source keys that are not figures: the execution model's source (optional).
 _OTHER_SOURCES: tuple[str, ...] = ("execution",)
 
 # Allowed ranges. The upper bounds catch unit slips (23.6 typed for 23.6 pJ): no real device
 # spends a microjoule on one event (a desktop CPU spends ~9 nJ per op).
 _MAX_J_PER_OP = 1e-6
+# A per-inference fixed cost is microseconds of a processor's power (a GPU kernel launch is
+# ~5 µs x a few W, ~10 µJ); 10 mJ (a second of a 10 W board) is no longer a fixed cost.
+_MAX_J_PER_INFERENCE = 1e-2
 _MAX_STATIC_W = 1e4
 _WEIGHT_BITS_RANGE = (1, 64)
 
@@ -94,6 +102,8 @@ _ESTIMATE_PREFIX = "estimate"
 def _range_text(name: str) -> str:
     if name in _ENERGY_FIGURES:
         return f"a finite number of joules in [0, {_MAX_J_PER_OP:g}] (e.g. 23.6 pJ = 23.6e-12)"
+    if name == _PER_INFERENCE:
+        return f"a finite number of joules in [0, {_MAX_J_PER_INFERENCE:g}] (e.g. 5 µJ = 5e-6)"
     if name == "static_w":
         return f"a finite number of watts in [0, {_MAX_STATIC_W:g}]"
     if name == "weight_bits":
@@ -114,7 +124,8 @@ def _check_figure(name: str, value: Any) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     x = float(value)
-    hi = _MAX_STATIC_W if name == "static_w" else _MAX_J_PER_OP
+    hi = (_MAX_STATIC_W if name == "static_w" else
+          _MAX_J_PER_INFERENCE if name == _PER_INFERENCE else _MAX_J_PER_OP)
     if math.isnan(x) or not 0.0 <= x <= hi:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return x
@@ -145,6 +156,9 @@ class HardwareProfile:
             ``execution="time-stepped"``; unset, it costs ``joules_per_neuron_update``.
         joules_per_mac: energy of one multiply-accumulate (required for dnn).
         joules_per_memory_access: energy of one word read or written (required for dnn).
+        joules_per_inference: dnn only, optional: the fixed cost of one inference call
+            (wake-up, kernel launch, input/output transfer), charged once per inference on
+            top of its MACs and memory accesses; unset, 0.
         estimate: True when any figure is an estimate rather than a measurement of this device
             (required when any source starts with ``"estimate"``).
         notes: the reasoning behind estimates and any caveat a report should repeat.
@@ -173,6 +187,7 @@ class HardwareProfile:
     notes: str = ""
     joules_per_inactive_neuron_update: float | None = None
     execution: str | None = None
+    joules_per_inference: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -241,6 +256,9 @@ class HardwareProfile:
                 raise ValueError(f"profile {self.name!r}: {_INACTIVE} applies to neuromorphic "
                                  "profiles only")
             return
+        if self.joules_per_inference is not None:
+            raise ValueError(f"profile {self.name!r}: {_PER_INFERENCE} applies to DNN profiles "
+                             "only (a neuromorphic chip is charged per event)")
         if self.execution is None:
             object.__setattr__(self, "execution", "time-stepped")
         if self.execution not in EXECUTION_MODELS:
@@ -278,6 +296,11 @@ class HardwareProfile:
         """True when the MAC and memory-access figures are set (it can charge a ``DnnCost``)."""
         return all(getattr(self, n) is not None for n in DNN_FIGURES)
 
+    @property
+    def inference_overhead_j(self) -> float:
+        """The fixed cost of one inference call, J (``joules_per_inference``; 0 when unset)."""
+        return float(self.joules_per_inference or 0.0)
+
 
 # ---------------------------------------------------------------------------------------------
 # Built-in profiles
@@ -290,6 +313,17 @@ _KERAS_SPIKING = "keras-spiking ModelEnergy device table (nengo/keras-spiking, k
 _HOROWITZ = "Horowitz, 'Computing's energy problem (and what we can do about it)', ISSCC 2014 keynote, 45 nm figures"  # noqa: E501
 _STM32F4 = "STMicroelectronics STM32F405/407 product description: run mode from Flash at 238 µA/MHz at 168 MHz"  # noqa: E501
 _KIST = "KIST integrate-and-fire array chip (2023): ~22 pJ per spike"
+_HTA = "Holistic Trace Analysis docs, 'CUDA kernel launch stats' (facebookresearch/HolisticTraceAnalysis): the launch time on the CPU side is usually 5-20 µs"  # noqa: E501
+_CTX_SWITCH = "Li, Ding & Shen, 'Quantifying the cost of context switch', ExpCS 2007: a Linux context switch costs microseconds of direct time"  # noqa: E501
+
+# Per-inference fixed costs (see each profile's notes).
+#: cpu-x86: one thread wake-up per control tick, 1 µs (a lower bound) of one core of the
+#: i7-4960X the per-op figure was measured on: 130 W TDP / 6 cores.
+_CPU_J_PER_INFERENCE = 1e-6 * 130.0 / 6
+#: jetson-class: one kernel launch, 5 µs of host time, x ~1 W of one active CPU core.
+_JETSON_J_PER_INFERENCE = 5e-6 * 1.0
+#: mcu-cortex-m4: 24 cycles of call overhead (see notes) x 0.785 nJ per cycle.
+_M4_CALL_CYCLES = 24
 
 # 238 µA/MHz at 3.3 V: 238e-6 A per 1e6 cycles/s × 3.3 V = 7.854e-10 J per cycle.
 _M4_J_PER_CYCLE = 238e-6 / 1e6 * 3.3
@@ -477,9 +511,15 @@ _add(HardwareProfile(
     source={
         "joules_per_mac": f"{_KERAS_SPIKING}: 8.6 nJ per op on an Intel i7-4960X, idle excluded",
         "joules_per_memory_access": f"estimate: 32-bit SRAM (cache) load ~5 pJ, {_HOROWITZ}",
+        "joules_per_inference": (
+            "estimate (lower bound): one thread wake-up per control tick, taken as 1 µs "
+            f"({_CTX_SWITCH}) of one core of the Intel i7-4960X the per-op figure was "
+            "measured on, 130 W TDP / 6 cores (Intel ARK) = 21.7 µJ"
+        ),
         "static_w": "estimate: idle excluded, as in the keras-spiking device table",
         "weight_bits": "float32 weights",
     },
+    joules_per_inference=_CPU_J_PER_INFERENCE,
     estimate=True,
     notes=(
         "The per-op figure is a whole-processor figure (Degnan et al.): it already holds some "
@@ -487,7 +527,10 @@ _add(HardwareProfile(
         "a little (<0.1% of a MAC here). A small policy fits in cache; from DRAM an access "
         "costs ~640 pJ (Horowitz). Idle power is excluded (static_w = 0): a desktop CPU idles "
         "at watts, so give a measured static_w in a TOML profile before using this for "
-        "endurance."
+        "endurance. Per inference: a controller that runs once per 10 ms tick sleeps in "
+        "between and is woken by the OS; a context switch costs microseconds directly (Li et "
+        "al. 2007) plus cache refills; 1 µs of one core at its TDP share is charged, a lower "
+        "bound (no Python or framework dispatch, no DRAM refill of the weights)."
     ),
 ))
 
@@ -504,6 +547,11 @@ _add(HardwareProfile(
             "(GTX Titan Black, large batches), used for a Jetson-class embedded GPU"
         ),
         "joules_per_memory_access": f"estimate: 32-bit SRAM load ~5 pJ, {_HOROWITZ}",
+        "joules_per_inference": (
+            f"estimate (lower bound): one CUDA kernel launch, 5 µs of host time ({_HTA}), x ~1 W "
+            "for one active CPU core above the module's idle (a Jetson Orin Nano's 7 W mode "
+            "leaves ~4.8 W above its 2.18 W idle) = 5 µJ"
+        ),
         "static_w": (
             "estimate: ~2 W module idle; e.g. a Jetson Orin Nano trimmed for low power read "
             "2.18 W VDD_IN at ~0% load (NVIDIA developer forum, 'Jetson Orin Nano 8GB - Lowest "
@@ -511,11 +559,17 @@ _add(HardwareProfile(
         ),
         "weight_bits": "float32 weights",
     },
+    joules_per_inference=_JETSON_J_PER_INFERENCE,
     estimate=True,
     notes=(
         "The 0.3 nJ/op figure is a desktop GPU at large batch; a control policy runs at batch "
         "1, where a GPU is far less efficient, so this is optimistic for the dynamic part. The "
         "SRAM access term may double count part of the measured per-op figure (~2% of a MAC). "
+        "Per inference: a batch-1 call launches at least one kernel (5-20 µs of host time, "
+        "HTA); one launch of 5 µs at ~1 W is charged, a lower bound — a real call makes "
+        "several launches (one per layer and per SGD step) and two host-device copies of the "
+        "input and output (unified memory on a Jetson: DRAM, ~640 pJ per 32-bit word, "
+        "Horowitz). "
         "For scale: Tang et al. (CoRL 2020) measured Loihi at ~140x less energy per inference "
         "than a Jetson TX2 for a population-coded actor of equal reward."
     ),
@@ -537,10 +591,17 @@ _add(HardwareProfile(
             f"estimate: 1 cycle (pipelined VLDM/LDR word load) x 0.785 nJ/cycle from "
             f"{_STM32F4} at 3.3 V"
         ),
+        "joules_per_inference": (
+            f"estimate: {_M4_CALL_CYCLES} cycles of call overhead per inference, of the order of "
+            "one exception entry (12 cycles interrupt latency, ARM Cortex-M4 Technical "
+            "Reference Manual) and its return, x 0.785 nJ/cycle from "
+            f"{_STM32F4} at 3.3 V = 18.8 nJ"
+        ),
         "static_w": "estimate: 0 — the MCU is already powered as the flight controller "
                     "(counted in the mission's avionics); only policy cycles are charged",
         "weight_bits": "float32 weights",
     },
+    joules_per_inference=_M4_CALL_CYCLES * _M4_J_PER_CYCLE,
     estimate=True,
     notes=(
         "A Crazyflie 2.x flies on an STM32F405 (Cortex-M4F, 168 MHz). Energy per cycle = 238 "
@@ -551,7 +612,10 @@ _add(HardwareProfile(
         "Horowitz 45 nm gives 4.6 pJ per 32-bit float MAC and ~5 pJ per SRAM load; the "
         "difference is instruction fetch, decode and clocking. static_w = 0 because the MCU "
         "draws its power anyway as flight controller; if the policy needs its own MCU, set "
-        "static_w ≈ 40 mA x 3.3 V = 0.13 W."
+        "static_w ≈ 40 mA x 3.3 V = 0.13 W. Per inference: the flight loop already wakes the "
+        "MCU every tick (its wake-up is the flight controller's, in the avionics), so the "
+        "policy's fixed cost is one call: prologue and epilogue, loop set-up per layer, "
+        "charged as 24 cycles — the order of an exception entry (12 cycles) and return."
     ),
 ))
 

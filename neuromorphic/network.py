@@ -7,8 +7,9 @@ Build a network by adding populations and projections, then either
 - :meth:`Network.step` one control tick of ``n_substeps`` steps per compiled call, as a
   controller does.
 
-Both drive the same kernel (:func:`neurofit.neuromorphic._kernels.advance`), so for the same seed
-they give identical spikes. Every operation is counted exactly inside the kernel.
+Both drive the same kernel (:func:`neurofit.neuromorphic._kernels.advance_packed`, over the
+network's packed buffers: :attr:`Network.packed`), so for the same seed they give identical
+spikes. Every operation is counted exactly inside the kernel.
 
 Two execution models over the same state (``Network(execution=...)``): *time-stepped*
 advances every neuron every step (the bus); *event-driven* advances only the neurons that
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurofit.neuromorphic import _kernels as K
+from neurofit.neuromorphic import _layout as Y
 from neurofit.neuromorphic import _plastic as L
 from neurofit.neuromorphic._checks import check_array_finite, check_positive
 from neurofit.neuromorphic._jit import njit
@@ -198,7 +200,6 @@ class Network:
         if value != self._execution and self._built:
             self.wake()  # the time-stepped kernel keeps no lists: flags stay all-awake there
         self._execution = value
-        self._tail = None
 
     @property
     def t_s(self) -> float:
@@ -464,7 +465,7 @@ class Network:
         self._no_probe_out = np.zeros((0, 0), dtype=fdt)
         self._rng_state = new_rng_state(self._kernel_seed)
         self._pack_event_driven()
-        self._tail: tuple | None = None
+        self._pack_buffers()
         self._built = True
         self.reset_state()
 
@@ -479,6 +480,28 @@ class Network:
         self._ring_list = np.zeros((ring_len, n), dtype=np.int32)
         self._ring_n = np.zeros(ring_len, dtype=np.int64)
         self._ring_mark = np.zeros((ring_len, n), dtype=np.uint8)
+
+    def _pack_buffers(self) -> None:
+        """Move the kernel's arrays into packed buffers (:mod:`neurofit.neuromorphic._layout`):
+        each attribute becomes a view into its buffer, so the kernel takes a few buffers."""
+        roles = (self.dtype, np.float64, np.int64, np.int32, np.uint8, np.uint64)
+        packed = Y.pack([(name, getattr(self, "_" + name), role) for name, role in Y.NET_SLOTS],
+                        roles)
+        for name, view in packed.views.items():
+            setattr(self, "_" + name, view)
+        self._active = self._active_padded[:self._n]
+        self._spiked_words = self._spiked.view(np.uint64)
+        self._packed = packed
+        #: what every compiled call takes after the inputs: the buffers and their table
+        self._packed_args = (*packed.buffers, packed.offsets)
+
+    @property
+    def packed(self) -> Y.PackedArrays:
+        """The network's packed buffers and offset table (built on first use), for a
+        compiled caller that advances the network itself (one call per control tick:
+        :func:`neurofit.neuromorphic._kernels.advance_packed`). Write into the views only."""
+        self.build()
+        return self._packed
 
     def wake(self, population: str | None = None) -> None:
         """Put every neuron (of ``population``, or all) on the active lists of event-driven
@@ -695,31 +718,6 @@ class Network:
         self._nparam[K.N_P_SPIKE, pop.slice] = rates * self.dt_s
 
     # ------------------------------------------------------------------ running
-    def _kernel_tail(self) -> tuple:
-        return (
-            *self._state, self._refrac, *self._nparam, self._pop_f, self._pop_i, self._pop_scale,
-            self._pop_out_ptr, self._pop_out_proj, self._proj_i, self._indptr, self._indices,
-            self._weights, self._delays, self._ring, self._gen_step, self._gen_idx,
-            self._gen_ptr, self._rng_state, self._pop_counts, self._proj_counts,
-            self._tick_counts, self._v_inf, self._spiked, self._spiked_words, self._spike_list,
-            self._mon_idx, self._mon_step,
-            self._mon_n, self._mon_reserve,
-        )
-
-    def _plasticity_tail(self) -> tuple:
-        return (
-            self._tick_steps, self.dt_s, self._plast_i, self._plast_f, self._elig,
-            self._elig_scale, self._trace, self._tick_spikes, self._modulator, self._perturbation,
-            self._csc_ptr, self._csc_syn, self._csc_pre, self._csc_proj,
-        )
-
-    def _event_tail(self) -> tuple:
-        return (
-            self._execution == "event-driven", self.settle_v, self._active_padded,
-            self._active_list, self._n_active, self._list_ok, self._ring_list, self._ring_n,
-            self._ring_mark,
-        )
-
     def _grow_monitor(self, needed: int) -> None:
         size = self._mon_idx.size
         while size - self._mon_n[0] < needed:
@@ -727,7 +725,6 @@ class Network:
         if size != self._mon_idx.size:
             self._mon_idx = np.resize(self._mon_idx, size)
             self._mon_step = np.resize(self._mon_step, size)
-            self._tail = None
 
     def run(
         self,
@@ -767,9 +764,11 @@ class Network:
             self._grow_monitor(self._mon_reserve)
             ext_chunk = ext[done:] if per_step else ext
             out_chunk = probe_out[done:] if probe_idx.size else probe_out
-            done += K.advance(n_steps - done, self._t + done, ext_chunk, per_step,
-                              *self._kernel_tail(), probe_idx, out_chunk,
-                              *self._plasticity_tail(), *self._event_tail())
+            done += K.advance_packed(n_steps - done, self._t + done, ext_chunk, per_step,
+                                     *self._packed_args, self._mon_idx, self._mon_step,
+                                     self._mon_reserve, probe_idx, out_chunk,
+                                     self._tick_steps, self.dt_s,
+                                     self._execution == "event-driven", self.settle_v)
         wall = time.perf_counter() - start
         self._t += n_steps
         return RunResult(n_steps, wall, self.counts() - before,
@@ -790,12 +789,17 @@ class Network:
         needed = self._mon_reserve * n_substeps
         if self._mon_idx.size - self._mon_n[0] < needed:
             self._grow_monitor(needed)
-        if self._tail is None:  # the argument tuple is built once, not per tick
-            self._tail = (*self._kernel_tail(), self._no_probe, self._no_probe_out,
-                          *self._plasticity_tail(), *self._event_tail())
-        K.advance(n_substeps, self._t, self._ext, False, *self._tail)
+        K.advance_packed(n_substeps, self._t, self._ext, False, *self._packed_args,
+                         self._mon_idx, self._mon_step, self._mon_reserve, self._no_probe,
+                         self._no_probe_out, self._tick_steps, self.dt_s,
+                         self._execution == "event-driven", self.settle_v)
         self._t += n_substeps
         return self._tick_counts
+
+    def advance_clock(self, n_steps: int) -> None:
+        """Count ``n_steps`` steps done by a compiled caller that advanced the network itself
+        over :attr:`packed` (as :meth:`step` does after its call)."""
+        self._t += n_steps
 
     def _per_step_inputs(self, inputs: dict[str, np.ndarray], n_steps: int) -> np.ndarray:
         ext = np.repeat(self._ext, n_steps, axis=0)

@@ -2,8 +2,10 @@
 
 NeuroFit's default config sets the task score; a grid search finds NeuroFit's cheapest config
 on Loihi that keeps it (within ``--tolerance``) and the smallest reflex + MLP correction
-(learned online the same way) that reaches it; both are then priced on every profile, next to
-PD and PID, with the SNN/DNN ratio and the spike activity it depends on. The search is
+(learned online the same way) that reaches it, and flies that MLP as a delta network too; all
+are then priced on every profile, next to PD and PID, with the SNN/DNN ratio on every
+neuromorphic profile against the cheapest DNN row that keeps the score (per-inference fixed
+costs included), the break-even figures and the spike activity it depends on. The search is
 :func:`neurofit.scripts.bench.energy_search.compare_energy`.
 """
 
@@ -27,8 +29,10 @@ QUICK_NEUROFIT_GRID = {"n_per_input": (10, 20, 50, 100), "n_output_neurons": (20
                        "substeps": (1, 10), "refine_top": 2, "learning_rate_scales": (0.5, 2.0),
                        "connection_p": ()}
 FULL_MLP_GRID = {"widths": (1, 2, 4, 8, 16, 32, 64), "depths": (1, 2),
-                 "learning_rates": (0.01, 0.02, 0.03, 0.05, 0.1)}
-QUICK_MLP_GRID = {"widths": (2, 4, 8, 16, 32), "depths": (1,), "learning_rates": (0.01, 0.03)}
+                 "learning_rates": (0.01, 0.02, 0.03, 0.05, 0.1),
+                 "deltas": (0.005, 0.01, 0.02, 0.05)}
+QUICK_MLP_GRID = {"widths": (2, 4, 8, 16, 32), "depths": (1,), "learning_rates": (0.01, 0.03),
+                  "deltas": (0.01, 0.05)}
 
 
 def bench_energy(
@@ -45,6 +49,10 @@ def bench_energy(
     max_steps: Annotated[int | None, typer.Option(min=1, help="Cut episodes (tests).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Smaller search grids.")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write the power/energy plot here.")] = None,
+    taxi: Annotated[bool, typer.Option(
+        "--taxi/--no-taxi", help="Also run `neurofit bench taxi` (change-driven vs rate-coded "
+                                 "operations on hover-payload and track-disturbed, 3 seeds).")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Smallest NeuroFit vs smallest matching MLP: energy per inference at equal score."""
@@ -68,7 +76,8 @@ def bench_energy(
     n_refine = nf_grid["refine_top"] * (len(nf_grid["learning_rate_scales"])
                                         + len(nf_grid["connection_p"]))
     n_mlp = len(set(g["widths"])) * len(set(g["depths"])) * len(g["learning_rates"])
-    total = 1 + n_grid + n_refine + n_mlp + len(g["learning_rates"])  # an upper bound
+    total = (1 + n_grid + n_refine + n_mlp + len(g["deltas"])
+             + len(g["learning_rates"]))  # an upper bound
     ekw = {"max_episode_steps": max_steps} if max_steps else {}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=Console(stderr=True), transient=True)
@@ -83,6 +92,12 @@ def bench_energy(
             raise _fail(str(exc)) from None
     report["machine"] = machine_info()
     report["quick"] = quick
+    if taxi:
+        from neurofit.scripts.bench.taxi import run_bench as run_taxi
+
+        report["taxi"] = run_taxi()
+        for t in report["taxi"]["tasks"]:
+            t.pop("series")
     if plot is not None:
         report["plot"] = str(plot_report(report, plot))
     if as_json:
@@ -92,6 +107,10 @@ def bench_energy(
     if not console.is_terminal:
         console = Console(width=200)
     print_report(report, console)
+    if taxi:
+        from neurofit.scripts.bench_taxi import _print_table as print_taxi
+
+        print_taxi({**report["taxi"], "machine": report["machine"]})
     search = Table(title=f"Search: keep RMS <= {report['threshold_m'] * 1e3:.2f} mm "
                          f"(NeuroFit default {report['reference_rms_m'] * 1e3:.2f} mm "
                          f"+ {100 * tolerance:g} %)")
@@ -106,6 +125,10 @@ def bench_energy(
         search.add_row(f"mlp hidden {c['hidden']} lr {c['learning_rate']:g}",
                        f"{c['rms_error_m'] * 1e3:.2f}", "yes" if c["meets_score"] else "no",
                        "-")
+    for c in report["search"]["mlp_delta"]:
+        search.add_row(f"delta mlp hidden {c['hidden']} lr {c['learning_rate']:g} "
+                       f"Δ {c['delta']:g}", f"{c['rms_error_m'] * 1e3:.2f}",
+                       "yes" if c["meets_score"] else "no", "-")
     console.print(search)
     lin = report["linear_floor"]
     console.print(f"linear map (no hidden layer, same online learning): RMS "

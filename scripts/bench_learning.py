@@ -17,6 +17,12 @@ JSON-able dict); ``--task`` picks one. The first:
   (default 10x as many), same seeds; the figure is the mean return of 50 frozen evaluation
   episodes from fixed seeds.
 
+- ``suite``: reward mode beyond one pendulum (:mod:`neurofit.scripts.bench.suite`): NeuroFit
+  (one default configuration) and PPO (defaults) on InvertedPendulum-v5, Reacher-v5,
+  Swimmer-v5, Hopper-v5 and neurofit/QuadHover-v0, same seeds; the figure is the frozen
+  policy's mean evaluation return at each of ``--steps`` (default 20k, 50k, 100k, 200k),
+  beside NeuroFit's energy per env step; ``--plot`` draws the learning curves.
+
 Runs go one after the other (one core each), NeuroFit's seeds first, then PPO's.
 """
 
@@ -50,6 +56,7 @@ class BenchOptions:
         max_steps: training budget per run (env steps; None: the task's default).
         ppo: also run the PPO baseline (when the ``rl`` extra is installed).
         ppo_steps: PPO's budget where the task sets it apart (None: the task's default).
+        budgets: suite: the step budgets reported (None: the suite's default).
         progress: makes one progress callback per run (``None``: silent).
     """
 
@@ -57,6 +64,7 @@ class BenchOptions:
     max_steps: int | None = None
     ppo: bool = True
     ppo_steps: int | None = None
+    budgets: tuple[int, ...] | None = None
     progress: ProgressFactory | None = None
 
 
@@ -159,10 +167,25 @@ def run_reacher_task(opts: BenchOptions) -> dict[str, Any]:
                        ppo_steps=opts.ppo_steps, ppo=opts.ppo, progress=progress)
 
 
+def run_suite_task(opts: BenchOptions) -> dict[str, Any]:
+    """Reward mode on the task suite against PPO (module docstring)."""
+    from neurofit.scripts.bench.suite import BUDGETS, run_suite
+
+    progress = None
+    if opts.progress is not None:
+        factory = opts.progress
+
+        def progress(label: str, total: int) -> Any:
+            return factory(label, total, math.inf)
+
+    return run_suite(opts.seeds, opts.budgets or BUDGETS, ppo=opts.ppo, progress=progress)
+
+
 #: Task name → function of the options, returning a JSON-ready dict.
 TASKS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "invpend": run_invpend,
     "reacher": run_reacher_task,
+    "suite": run_suite_task,
     **{name: _adaptation_task(name)
        for name in ("hover-payload", "track-disturbed", "arm-payload")},
 }
@@ -213,6 +236,47 @@ def _print_reacher(result: dict[str, Any]) -> None:
         console.print(f"PPO skipped: {result['ppo_skipped']}")
     console.print(f"NeuroFit − reflex (paired by seed): {result['neurofit_minus_reflex']:+.3f}; "
                   f"met: {result['met']}; wall time {result['wall_s']:.0f} s")
+
+
+def _print_suite(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    p = result["protocol"]
+    table = Table(title=f"Reward mode: mean return of {p['eval_episodes']} frozen evaluation "
+                        f"episodes (fixed seeds) after each step budget; mean ± sd over seeds "
+                        f"{p['seeds']}")
+    table.add_column("env")
+    table.add_column("learner")
+    for budget in p["budgets"]:
+        table.add_column(f"{budget:,}", justify="right")
+    table.add_column("NeuroFit µJ / step", justify="right")
+    for env_id, entry in result["envs"].items():
+        for learner, name in (("neurofit", "NeuroFit"), ("ppo", "PPO")):
+            if learner not in entry:
+                continue
+            cells = [f"{v['mean']:.1f} ± {v['std']:.1f}"
+                     for v in entry[learner]["budgets"].values()]
+            energy = entry[learner].get("energy_per_step")
+            table.add_row(env_id, name, *cells,
+                          f"{energy['energy_j'] * 1e6:.3g}" if energy else "")
+    console = Console()
+    console.print(table)
+    if result.get("ppo_skipped"):
+        console.print(f"PPO skipped: {result['ppo_skipped']}")
+    console.print(f"wall time {result['wall_s']:.0f} s")
+
+
+def _parse_steps(text: str) -> tuple[int, ...]:
+    try:
+        steps = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise typer.BadParameter(f"steps must be comma-separated integers, got {text!r}",
+                                 param_hint="--steps") from None
+    if not steps or any(s < 1 for s in steps):
+        raise typer.BadParameter(f"give one or more positive step budgets, got {text!r}",
+                                 param_hint="--steps")
+    return steps
 
 
 def _parse_seeds(text: str) -> tuple[int, ...]:
@@ -304,6 +368,12 @@ def register(bench_app: typer.Typer) -> None:
         ppo_steps: Annotated[int | None, typer.Option(
             min=1, help="reacher: PPO's training steps (default 10x --max-steps; fewer for a "
                         "quick run).")] = None,
+        steps: Annotated[str | None, typer.Option(
+            help="suite: comma-separated step budgets (default 20000,50000,100000,200000)."
+        )] = None,
+        plot: Annotated[str | None, typer.Option(
+            help="suite: write the learning curves to this image file (.png, .svg, .pdf)."
+        )] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
         progress: Annotated[bool, typer.Option(
             help="Show a progress bar (on stderr with --json).")] = True,
@@ -314,19 +384,43 @@ def register(bench_app: typer.Typer) -> None:
         if task not in TASKS:
             raise typer.BadParameter(f"unknown task {task!r}; choose one of {', '.join(TASKS)}",
                                      param_hint="--task")
+        if task != "suite" and (steps is not None or plot is not None):
+            raise typer.BadParameter("--steps and --plot are for --task suite",
+                                     param_hint="--steps/--plot")
+        if task == "suite" and max_steps is not None:
+            raise typer.BadParameter("the suite's budgets are --steps (the largest is each "
+                                     "run's length)", param_hint="--max-steps")
+        if plot is not None:
+            from pathlib import Path
+
+            out = Path(plot)
+            if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+                raise typer.BadParameter(f"{plot!r}: give a .png, .svg or .pdf file",
+                                         param_hint="--plot")
+            if not out.parent.is_dir():
+                raise typer.BadParameter(f"{plot!r}: folder {out.parent} does not exist",
+                                         param_hint="--plot")
         bar, factory = _progress_bar(progress, stderr=as_json)
         opts = BenchOptions(seeds=_parse_seeds(seeds), max_steps=max_steps, ppo=ppo,
-                            ppo_steps=ppo_steps, progress=factory)
+                            ppo_steps=ppo_steps,
+                            budgets=_parse_steps(steps) if steps is not None else None,
+                            progress=factory)
         start = time.perf_counter()
         with bar:
             result = TASKS[task](opts)
         result["wall_s"] = time.perf_counter() - start
         result["machine"] = machine_info()
+        if plot is not None:
+            from neurofit.scripts.bench.suite import plot_curves
+
+            plot_curves(result, plot)
         if as_json:
             typer.echo(json.dumps(result, indent=2))
         elif result["task"] == "invpend":
             _print_table(result)
         elif result["task"] == "reacher":
             _print_reacher(result)
+        elif result["task"] == "suite":
+            _print_suite(result)
         else:
             _print_adaptation(result)

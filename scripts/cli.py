@@ -54,12 +54,15 @@ def _register() -> None:
     """Attach every command module's commands to the apps above."""
     from neurofit.scripts import (
         bench_agent,
+        bench_analog,
         bench_energy,
         bench_engine,
         bench_env,
+        bench_forest,
         bench_learning,
         bench_plasticity,
         bench_record,
+        bench_taxi,
         demo,
         energy,
         evaluate,
@@ -70,7 +73,7 @@ def _register() -> None:
     for module in (demo, train, evaluate, replay, energy):
         module.register(app)
     for module in (bench_engine, bench_plasticity, bench_env, bench_agent, bench_learning,
-                   bench_record, bench_energy):
+                   bench_record, bench_energy, bench_taxi, bench_analog, bench_forest):
         module.register(bench_app)
 
 

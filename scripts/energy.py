@@ -5,7 +5,8 @@ Two sources of controllers (combine them freely):
 
 - ``--run-dir RUN`` (repeatable): a training run (``config.json`` + ``agent.npz`` or
   ``checkpoints/latest.npz``); every episode starts from the trained agent;
-- ``--env ID --agent neurofit,feedback-mlp,pid``: fresh agents on fresh episodes.
+- ``--env ID --agent neurofit,feedback-mlp,feedback-mlp-delta,pid``: fresh agents on fresh
+  episodes (``feedback-mlp-delta``: the same MLP run as a delta network, ``--mlp-delta``).
 
 Every controller flies ``--episodes`` seeded episodes (learning on, as deployed; ``--frozen``
 turns it off); the report prices its exact operation counts on every profile of its kind
@@ -15,6 +16,10 @@ DNN profile is asked for but only spiking controllers were given, a ``feedback-m
 twin: the same reflex plus an MLP learning from the same error) flies the same episodes, so
 every profile gets a row (``--no-dnn-twin``: it does not; a profile without a row is named in
 a note, with the reason).
+``ratio_vs_dnn`` compares the spiking controller, on every neuromorphic profile, with the
+cheapest DNN row that holds its score (RMS within +10 %), per-inference fixed costs included,
+and gives the break-even energy per synaptic event (and per neuron update on a time-stepped
+chip) at which it would tie that DNN or be 10× below it.
 The library behind it is :mod:`neurofit.agents.energy_report`.
 """
 
@@ -30,7 +35,11 @@ import typer
 
 __all__ = ["plot_report", "print_report", "register"]
 
-AGENTS = ("neurofit", "feedback-mlp", "pd", "pid", "random")
+#: Default change threshold of ``feedback-mlp-delta`` (kept in step with
+#: :data:`neurofit.agents.delta_mlp.DEFAULT_DELTA`, which the CLI does not import at start-up).
+DEFAULT_DELTA = 0.01
+
+AGENTS = ("neurofit", "feedback-mlp", "feedback-mlp-delta", "pd", "pid", "random")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -163,26 +172,59 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
         "the mission's battery; Δ vs DNN s = endurance change against the reference DNN row "
         "at the same platform power. Activity: Hz/neuron = spikes per neuron per second of "
         "flight; %/step = spikes / neuron updates; MAC+act = multiply-accumulates and "
-        "activations of a dense network.", markup=False, highlight=False)
+        "activations of a dense network (a delta network's change tests included); a DNN "
+        "profile's dynamic J includes its fixed cost per inference call.", markup=False,
+        highlight=False)
     for note in report.get("notices", []):
         console.print(f"note: {note}", markup=False, highlight=False)
     ratio = report.get("ratio_vs_dnn")
     if ratio:
-        s = ratio["snn"]
+        _print_ratio(ratio, console)
+
+
+def _break_even_text(be: dict[str, Any] | None, what: str) -> str:
+    """What the break-even figures say, in one sentence (or why there are none)."""
+    if be is None:
+        return f"no {what}s, so no figure per {what} moves its bill"
+    now = (f"now {_fmt_j(be['current_j'])} x {be['events_per_inference']:,.0f} per inference, "
+           f"rest of the bill {_fmt_j(be['rest_j'])}")
+    if be["tie"] is None:
+        return (f"neither a tie nor a 10× win is reachable by this figure alone: the rest of "
+                f"the bill is already above the DNN's ({now})")
+    if be["10x"] is None:
+        return (f"ties at ≤ {_fmt_j(be['tie'])} per {what}; a 10× win is not reachable by this "
+                f"figure alone: the rest of the bill is above a tenth of the DNN's ({now})")
+    return (f"ties at ≤ {_fmt_j(be['tie'])}; to win this task by 10×, your chip needs ≤ "
+            f"{_fmt_j(be['10x'])} per {what} ({now})")
+
+
+def _print_ratio(ratio: dict[str, Any], console: Any) -> None:
+    """The reference DNN, then per neuromorphic profile the ratio and the break-even figures."""
+    d = ratio["dnn"]
+    console.print(
+        f"ratio_vs_dnn of {ratio['snn']['controller']} against the reference DNN (the cheapest "
+        f"DNN row holding the score, RMS ≤ {ratio['score_threshold_m'] * 1e3:.2f} mm): "
+        f"{d['controller']} on {d['profile']}, {_fmt_j(d['dynamic_j_per_inference'])} dynamic "
+        f"per inference (of it {_fmt_j(d['overhead_j_per_inference'])} fixed per call), RMS "
+        f"{d['rms_error_m'] * 1e3:.2f} mm.", markup=False, highlight=False)
+    for prof, e in ratio["by_profile"].items():
+        s = e["snn"]
         parts = s["dynamic_parts_j"]
-        inf_only = ratio["inference_only"]
-        console.print(
-            f"ratio_vs_dnn = {ratio['dnn']['controller']} on {ratio['dnn']['profile']} / "
-            f"{s['controller']} on {s['profile']} = [bold]{ratio['value']:.3g}×[/bold] "
-            f"dynamic J per inference (inference only: "
-            f"{'-' if inf_only is None else format(inf_only, '.3g')}×), at RMS "
-            f"{ratio['dnn']['rms_error_m'] * 1e3:.2f} mm vs {s['rms_error_m'] * 1e3:.2f} mm; "
+        inf_only = e["inference_only"]
+        text = (
+            f"- on {prof} ({s['execution']}): ratio {e['value']:.3g}× (inference only: "
+            f"{'-' if inf_only is None else format(inf_only, '.3g')}×), the SNN's "
+            f"{_fmt_j(s['dynamic_j_per_inference'])} at RMS {s['rms_error_m'] * 1e3:.2f} mm, "
             f"spiking {100 * (s['spike_fraction_per_step'] or 0):.3f} % of neurons per step "
-            f"({s['spike_rate_hz']:.2f} Hz/neuron). NeuroFit's dynamic J splits into neuron "
-            f"updates {_fmt_j(parts.get('neuron_j'))}, synaptic events "
+            f"({s['spike_rate_hz']:.2f} Hz/neuron); neuron updates "
+            f"{_fmt_j(parts.get('neuron_j'))}, synaptic events "
             f"{_fmt_j(parts.get('synaptic_j'))}, learning {_fmt_j(parts.get('learning_j'))}, "
-            f"spikes {_fmt_j(parts.get('spikes_j'))}.", highlight=False
-        )
+            f"spikes {_fmt_j(parts.get('spikes_j'))}. Per synaptic event: "
+            + _break_even_text(e["break_even_j_per_synaptic_event"], "synaptic event") + ".")
+        if "break_even_j_per_neuron_update" in e:
+            text += " Per neuron update (every one charged): " + _break_even_text(
+                e["break_even_j_per_neuron_update"], "neuron update") + "."
+        console.print(text, markup=False, highlight=False)
 
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:
@@ -280,10 +322,17 @@ def energy_command(
         min=1, help="neurofit: output neurons.")] = None,
     substeps: Annotated[int | None, typer.Option(
         min=1, help="neurofit: network steps per tick (dt_s becomes 1 ms / substeps).")] = None,
+    coding: Annotated[str, typer.Option(
+        help="neurofit: 'rate' (LIF network, the default) or 'sigma-delta' (the change-driven "
+             "network: events only when something changes).")] = "rate",
     mlp_hidden: Annotated[str, typer.Option(
         help="feedback-mlp: hidden widths, comma-separated ('' = linear); the default is the "
              "smallest that matched NeuroFit on hover-payload (neurofit bench energy).")] = "1",
     mlp_lr: Annotated[float, typer.Option(min=0.0, help="feedback-mlp: SGD step.")] = 0.02,
+    mlp_delta: Annotated[float, typer.Option(
+        min=0.0, help="feedback-mlp-delta: change threshold of its inputs (feature units, "
+                      "about [-1, 1]) and hidden pre-activations; 0 = the dense MLP's every "
+                      "result.")] = DEFAULT_DELTA,
     frozen: Annotated[bool, typer.Option(
         "--frozen", help="Switch learning off (no weight updates are charged).")] = False,
     dnn_twin: Annotated[bool, typer.Option(
@@ -328,7 +377,10 @@ def energy_command(
     extra = {"max_episode_steps": max_steps} if max_steps is not None else {}
     controllers: list[tuple[str, Any, str, dict[str, Any]]] = [
         (n, f, env_id or e, {**k, **extra}) for n, f, e, k in runs]
-    base = AgentConfig(mode="error")
+    try:
+        base = AgentConfig(mode="error", coding=coding)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     if n_per_input is not None:
         base = replace(base, n_per_input=n_per_input)
     if n_output_neurons is not None:
@@ -336,8 +388,8 @@ def energy_command(
     if substeps is not None:
         base = replace(base, substeps=substeps, dt_s=er.TICK_NETWORK_S / substeps)
     for kind in kinds:
-        controllers.append((kind, _fresh_factory(kind, base, hidden, mlp_lr, frozen),
-                            str(env_id), kwargs))
+        controllers.append((kind, _fresh_factory(kind, base, hidden, mlp_lr, frozen,
+                                                 mlp_delta), str(env_id), kwargs))
 
     seeds = list(range(seed, seed + episodes))
     measurements = []
@@ -430,14 +482,18 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _fresh_factory(kind: str, base: Any, hidden: Sequence[int], lr: float, frozen: bool) -> Any:
+def _fresh_factory(kind: str, base: Any, hidden: Sequence[int], lr: float, frozen: bool,
+                   delta: float = DEFAULT_DELTA) -> Any:
     from dataclasses import replace
 
     from neurofit.agents.baselines import make_agent
-    from neurofit.agents.energy_report import mlp_factory
+    from neurofit.agents.energy_report import delta_mlp_factory, mlp_factory
 
+    # the DNN side learns under the same gate as the spiking controller (a fair comparison)
     if kind == "feedback-mlp":
-        inner = mlp_factory(hidden, lr)
+        inner = mlp_factory(hidden, lr, base.learn_deadband)
+    elif kind == "feedback-mlp-delta":
+        inner = delta_mlp_factory(hidden, lr, delta, base.learn_deadband)
     else:
         def inner(env: Any, seed: int) -> Any:
             return make_agent(kind, env, replace(base, seed=seed))

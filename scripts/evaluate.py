@@ -45,6 +45,7 @@ def evaluate(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a run's agent (learning off) and baselines on the same seeded episodes."""
+    from neurofit.agents.training import RunLockedError
     from neurofit.agents.training import evaluate as run_evaluate
     from neurofit.scripts.train import os_error_message
 
@@ -52,7 +53,7 @@ def evaluate(
     try:
         result = run_evaluate(run_dir, env, episodes, seed, baselines=names, mlp_path=mlp,
                               record=record)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, RunLockedError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # e.g. --record on a full or read-only disk

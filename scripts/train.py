@@ -18,6 +18,7 @@ trains in a run dir (a second one exits with code 2, naming the first one's PID)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import shlex
@@ -191,11 +192,14 @@ def train(
     """Train an agent online; metrics, evaluations, checkpoints and plots go to the run dir."""
     from rich.console import Console
 
+    from neurofit.agents._run_dir import sigterm_as_interrupt
     from neurofit.agents.training import RunLockedError, TrainConfig, train_many
     from neurofit.agents.training import train as run_train
 
     console = Console(width=None if sys.stdout.isatty() else 110)  # files and pipes: no wrap
     seed_list: list[int] | None = None
+    stack = contextlib.ExitStack()
+    stack.enter_context(sigterm_as_interrupt())  # `kill` / a scheduler stops it as Ctrl-C does
     try:
         if backend not in ("local", "ray"):
             raise ValueError(f"--backend must be local or ray, got {backend!r}")
@@ -245,6 +249,8 @@ def train(
     except KeyboardInterrupt as exc:
         typer.echo(_interrupt_message(exc, run_dir, seed_list, workers, backend), err=True)
         raise typer.Exit(130) from None
+    finally:
+        stack.close()
     _print_summary(console, results)
 
 

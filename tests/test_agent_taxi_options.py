@@ -10,6 +10,7 @@ import pytest
 
 import neurofit.envs  # noqa: F401
 from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
+from neurofit.neuromorphic.counters import COUNT_NAMES
 
 ENV = "neurofit/QuadHoverPayload-v0"
 SMALL = {"n_per_input": 8, "n_output_neurons": 20, "substeps": 2}
@@ -99,9 +100,9 @@ def test_per_tick_counts_carry_the_effective_updates() -> None:
         action = agent.act(obs)
         obs, _, terminated, _truncated, info = env.step(action)
         agent.observe(obs, 0.0, terminated, info)
-        tick = agent.policy.ops_since_mark()
-        dense += tick.neuron_updates
-        effective += tick.effective_neuron_updates
+        tick = agent.policy.ops_since_mark()  # COUNT_NAMES order
+        dense += int(tick[COUNT_NAMES.index("neuron_updates")])
+        effective += int(tick[COUNT_NAMES.index("effective_neuron_updates")])
     env.close()
     total = net.counts() - start
     assert (dense, effective) == (total.neuron_updates, total.effective_neuron_updates)

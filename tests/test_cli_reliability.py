@@ -83,19 +83,38 @@ def _state_step(run: Path) -> int:
 
 
 # ------------------------------------------------------------------ 2 + 9: lock and Ctrl-C
-def test_second_trainer_is_refused_and_ctrl_c_says_how_to_resume(finished_run: Path,
-                                                                  tmp_path: Path) -> None:
-    run = tmp_path / "run"
+def _stop(trainer: subprocess.Popen, sig: int) -> str:
+    """Send ``sig`` to a running trainer, wait for it (kill it after 300 s); its stderr."""
+    try:
+        trainer.send_signal(sig)
+        _, err = trainer.communicate(timeout=300)
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()
+            trainer.wait()
+    return err
+
+
+def _trainer_at_first_checkpoint(run: Path) -> subprocess.Popen:
+    """A long `neurofit train` in a subprocess, returned once its first checkpoint is on disk."""
     trainer = subprocess.Popen(
         [sys.executable, "-m", "neurofit.scripts.cli", "train", "--env", ENV, "--steps",
          "1000000", "--run-dir", str(run), *TINY],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not (run / "checkpoints/state.json").exists():
+        if trainer.poll() is not None or time.monotonic() > deadline:
+            trainer.kill()
+            raise AssertionError(trainer.communicate())
+        time.sleep(0.2)
+    return trainer
+
+
+def test_second_trainer_is_refused_and_ctrl_c_says_how_to_resume(finished_run: Path,
+                                                                  tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    trainer = _trainer_at_first_checkpoint(run)
     try:
-        deadline = time.monotonic() + 600
-        while not (run / "checkpoints/state.json").exists():
-            assert trainer.poll() is None, trainer.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
         # a second trainer (this process) on the same run dir: refused at once, by PID
         before = _snapshot(finished_run)
         line = _one_error_line(_cli("train", "--run-dir", str(run), "--resume",
@@ -103,13 +122,9 @@ def test_second_trainer_is_refused_and_ctrl_c_says_how_to_resume(finished_run: P
         assert f"PID {trainer.pid} on host" in line and "is in use" in line
         assert trainer.poll() is None  # the first one trains on
         assert _snapshot(finished_run) == before
-        # Ctrl-C: exit 130, where the run stands, and the command that resumes it
-        trainer.send_signal(signal.SIGINT)
-        _, err = trainer.communicate(timeout=300)
     finally:
-        if trainer.poll() is None:
-            trainer.kill()
-            trainer.wait()
+        # Ctrl-C: exit 130, where the run stands, and the command that resumes it
+        err = _stop(trainer, signal.SIGINT)
     assert trainer.returncode == 130, err
     ckpt = _state_step(run)  # what the run's own files say
     m = re.search(r"stopped at step (\d+) of 1000000; its last checkpoint is at step (\d+)", err)
@@ -433,6 +448,47 @@ def test_ctrl_c_stops_a_process_pool_sweep(tmp_path: Path, group: bool) -> None:
                   "--workers", "1", "--no-progress")
     assert result.exit_code == 0, result.stderr
     assert all(_state_step(root / f"seed_{s}") == total for s in range(4))
+
+
+def test_evaluate_record_takes_the_run_lock(finished_run: Path, tmp_path: Path) -> None:
+    """`evaluate --record` writes into the run dir: not while a trainer holds it."""
+    from neurofit.agents._run_dir import _lock_run_dir
+
+    run = _copy(finished_run, tmp_path / "run")
+    fd = _lock_run_dir(run)  # as a trainer would
+    try:
+        line = _one_error_line(_cli("evaluate", "--run-dir", str(run), "--episodes", "1",
+                                    "--baselines", "", "--record"))
+        assert "is in use" in line and not (run / "eval_dataset").exists()
+    finally:
+        os.close(fd)
+    result = _cli("evaluate", "--run-dir", str(run), "--episodes", "1", "--baselines", "",
+                  "--record")
+    assert result.exit_code == 0, result.stderr
+    assert (run / "eval_dataset").exists()
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill` (SIGTERM) ends a run with exit 130 at a checkpoint it can resume from."""
+    run = tmp_path / "run"
+    trainer = _trainer_at_first_checkpoint(run)
+    err = _stop(trainer, signal.SIGTERM)
+    assert trainer.returncode == 130, err
+    assert "resume with:" in err and "Traceback" not in err
+    assert _state_step(run) % 50 == 0
+
+
+def test_sigterm_during_a_checkpoint_waits_for_it() -> None:
+    from neurofit.agents._run_dir import _sigint_deferred, sigterm_as_interrupt
+
+    done = []
+    with sigterm_as_interrupt():
+        with pytest.raises(KeyboardInterrupt), _sigint_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            done.append(True)
+    assert done == [True]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_ctrl_c_during_a_checkpoint_waits_for_it() -> None:

@@ -70,9 +70,11 @@ def test_static_energy_is_watts_times_dt(name: str, dt: float) -> None:
     p = get_profile(name)
     tick = meter.charge(OpCounts()) if p.prices_events else meter.charge_inference(DnnCost())
     assert tick.static_j == pytest.approx(p.static_w * dt)
-    assert tick.dynamic_j == 0.0
+    # an empty inference still pays the profile's fixed cost of one call (DNN profiles only)
+    call = 0.0 if p.prices_events else (p.joules_per_inference or 0.0)
+    assert tick.overhead_j == call and tick.dynamic_j == call
     if meter.ticks:
-        assert meter.mean_power_w() == pytest.approx(p.static_w)
+        assert meter.mean_power_w() == pytest.approx(p.static_w + call / dt)
 
 
 def test_offline_matches_live_and_array_input() -> None:
@@ -149,11 +151,14 @@ def test_dnn_charge_on_profile() -> None:
     tick = meter.charge_inference(cost)
     assert tick.mac_j == pytest.approx(cost.ops * p.joules_per_mac)
     assert tick.memory_j == pytest.approx(cost.memory_accesses * p.joules_per_memory_access)
-    assert tick.dynamic_j == pytest.approx(hand)
+    call = p.joules_per_inference  # charged once per inference call, on top of the ops
+    assert call is not None and tick.overhead_j == call
+    assert tick.dynamic_j == pytest.approx(hand + call)
     offline = EnergyMeter.from_inferences(p, 0.01, cost, ticks=100)
-    assert offline.dnn_cost == cost * 100
-    assert offline.breakdown()["dynamic_j"] == pytest.approx(100 * hand)
-    assert offline.mean_power_w() == pytest.approx(100 * hand / 1.0 + p.static_w)
+    assert offline.dnn_cost == cost * 100 and offline.inferences == 100
+    assert offline.breakdown()["overhead_j"] == pytest.approx(100 * call)
+    assert offline.breakdown()["dynamic_j"] == pytest.approx(100 * (hand + call))
+    assert offline.mean_power_w() == pytest.approx(100 * (hand + call) / 1.0 + p.static_w)
 
 
 def test_dnn_cost_validation() -> None:

@@ -129,10 +129,11 @@ def test_measure_controller_per_tick_counts_sum_to_the_agent_counters() -> None:
     m = measure_controller("nf", make, "neurofit/QuadHover-v0", [0, 1],
                            env_kwargs={"max_episode_steps": 15})
     assert m.kind == "snn" and m.ticks == 30 and m.tick_ops is not None
-    assert m.tick_ops.shape == (30, 4)
+    assert m.tick_ops.shape == (30, 5)  # COUNT_NAMES: effective neuron updates last
     total = kept[0].policy.net.counts() + kept[1].policy.net.counts()
     assert tuple(m.tick_ops.sum(axis=0)) == (total.neuron_updates, total.spikes,
-                                             total.synaptic_events, total.weight_updates)
+                                             total.synaptic_events, total.weight_updates,
+                                             total.effective_neuron_updates)
     assert m.usage.ops == total
     assert (m.tick_ops[:, 0] == kept[0].n_neurons * TINY.substeps).all()
     assert len(m.episodes) == 2 and all(e.steps == 15 for e in m.episodes)
@@ -193,7 +194,8 @@ def test_report_mission_arithmetic_and_ratio() -> None:
     assert loihi["compute_w"] == pytest.approx(0.94 + per_tick / 0.01)
     assert loihi["endurance_s"] == pytest.approx(usable / (9.0 + 0.4 + loihi["compute_w"]))
     ops = (mlp_inference_cost([6, 8, 3]) + mlp_learning_cost([6, 8, 3]))
-    dyn = ops.ops * 0.3e-9 + ops.memory_accesses * 5e-12
+    # + one kernel launch per inference: 5 µs of host time (HTA docs) x ~1 W
+    dyn = ops.ops * 0.3e-9 + ops.memory_accesses * 5e-12 + 5e-6
     assert jet["dynamic_j_per_inference"] == pytest.approx(dyn)
     assert jet["endurance_vs_dnn_s"] == 0.0
     assert loihi["endurance_vs_dnn_s"] == pytest.approx(
@@ -279,7 +281,9 @@ def test_cli_energy_json_smoke(tmp_path: Path) -> None:
     per_op = {"loihi": (0.94, 3.5e-12, 23.6e-12, 81e-12, 120e-12),
               "neurofit-analog": (1e-3, 22e-12, 5e-12, 1e-12, 25e-12)}
     cycle_j = 238e-6 / 1e6 * 3.3  # STM32F4: 238 µA/MHz at 3.3 V
-    per_mac = {"jetson-class": (2.0, 0.3e-9, 5e-12), "mcu-cortex-m4": (0.0, 3 * cycle_j, cycle_j)}
+    # (static W, J per op, J per access, J per call: a 5 µs launch at 1 W; 24 cycles)
+    per_mac = {"jetson-class": (2.0, 0.3e-9, 5e-12, 5e-6),
+               "mcu-cortex-m4": (0.0, 3 * cycle_j, cycle_j, 24 * cycle_j)}
     for row in out["rows"]:
         if row["profile"] in per_op:
             static, spike, syn, neuron, weight = per_op[row["profile"]]
@@ -288,9 +292,9 @@ def test_cli_energy_json_smoke(tmp_path: Path) -> None:
                        + row["neuron_updates_per_inference"] * neuron
                        + row["weight_updates_per_inference"] * weight)
         elif row["profile"] in per_mac:
-            static, mac, access = per_mac[row["profile"]]
+            static, mac, access, call = per_mac[row["profile"]]
             dynamic = (row["macs_per_inference"] * mac
-                       + row["memory_accesses_per_inference"] * access)
+                       + row["memory_accesses_per_inference"] * access + call)
         else:  # the PID on the flight MCU: no compute of its own
             static = dynamic = 0.0
         compute_w = static + dynamic / 0.01

@@ -113,17 +113,25 @@ NEUROFIT_ANALOG = {"joules_per_spike": (22 * _PJ, "KIST"),
 #: keras-spiking ModelEnergy device table (citing Degnan, Marr & Hasler 2016): CPU 8.6 nJ / op
 #: (Intel i7-4960X), GPU 0.3 nJ / op (GTX Titan Black); Horowitz, ISSCC 2014, 45 nm: 32-bit
 #: SRAM load ~5 pJ. A Jetson Orin Nano read 2.18 W at ~0 % load (NVIDIA forum): ~2 W.
+#: Per inference call: CPU, one thread wake-up, 1 µs (a context switch costs microseconds: Li,
+#: Ding & Shen, ExpCS 2007) of one core of the i7-4960X, 130 W TDP / 6 cores (Intel ARK);
+#: GPU, one kernel launch, 5 µs of host time (HTA docs: "usually between 5-20 microseconds")
+#: at ~1 W of one CPU core.
 CPU_X86 = {"joules_per_mac": (8.6 * _NJ, "keras-spiking"),
            "joules_per_memory_access": (5 * _PJ, "Horowitz"),
+           "joules_per_inference": (1e-6 * 130 / 6, "Li, Ding & Shen"),
            "static_w": (0.0, "idle excluded"), "weight_bits": (32, "float32")}
 JETSON = {"joules_per_mac": (0.3 * _NJ, "keras-spiking"),
           "joules_per_memory_access": (5 * _PJ, "Horowitz"),
+          "joules_per_inference": (5e-6 * 1.0, "5-20 µs"),
           "static_w": (2.0, "2.18 W"), "weight_bits": (32, "float32")}
 #: STM32F405/407 datasheet: 238 µA/MHz in run mode from Flash at 3.3 V -> 0.785 nJ per cycle;
-#: a float MAC (VFMA.F32) 3 cycles, a word load 1 cycle.
+#: a float MAC (VFMA.F32) 3 cycles, a word load 1 cycle; a call 24 cycles, of the order of an
+#: exception entry (12 cycles interrupt latency, ARM Cortex-M4 TRM) and its return.
 _M4_CYCLE_J = 238e-6 / 1e6 * 3.3
 MCU_M4 = {"joules_per_mac": (3 * _M4_CYCLE_J, "238 µA/MHz"),
           "joules_per_memory_access": (1 * _M4_CYCLE_J, "238 µA/MHz"),
+          "joules_per_inference": (24 * _M4_CYCLE_J, "12 cycles"),
           "static_w": (0.0, "flight controller"), "weight_bits": (32, "float32")}
 #: Execution models: Loihi (Davies 2018), TrueNorth (Merolla 2014: all 256 neurons of a core
 #: per 1 ms tick) and SpiNNaker's software (sPyNNaker updates every neuron of a core at each

@@ -39,6 +39,7 @@ from neurofit.neuromorphic import _rng
 from neurofit.neuromorphic._jit import njit
 from neurofit.neuromorphic.coding import GaussianPopulationEncoder, RateDecoder, fit_decoders
 from neurofit.neuromorphic.delta_coding import IntegratingDecoder, SigmaDeltaEncoder
+from neurofit.neuromorphic.sigma_delta import SigmaDeltaNetwork
 from neurofit.neuromorphic.connectivity import AllToAll, FixedProbability
 from neurofit.neuromorphic.network import Network
 from neurofit.neuromorphic.neurons import AdaptiveLIFParams, LIFParams
@@ -54,6 +55,7 @@ for env_id in ("neurofit/ArmReach-v0", "neurofit/QuadHoverPayload-v0"):
     for _ in range(3):
         obs, reward, terminated, _, info = env.step(agent.act(obs))
         agent.observe(obs, reward, terminated, info)
+        agent.record_tick()  # the recorder's hook: the spike indices of the tick
     agent.energy()
 
 env = gym.make("neurofit/ArmReach-v0")  # joint-space PD with its integrator
@@ -92,6 +94,9 @@ rates = np.abs(np.random.default_rng(0).normal(size=(20, 5))) + 1.0
 RateDecoder(fit_decoders(rates, rates[:, :2]), 0.02, 0.001).update(np.ones(5))
 events = SigmaDeltaEncoder(2, 0.1).encode(np.array([0.35, -0.2]))
 IntegratingDecoder(np.ones((2, 3))).update(events)
+sd = SigmaDeltaNetwork(2, 1, n_per_input=4)
+sd.modulator[:] = 0.1
+sd.tick(np.array([0.2, -0.1]))
 error_modulator(np.ones(2), np.ones((6, 2)), net.modulator_view("a"), deadband=0.5)
 deadband_modulator(np.array([0.1, -2.0, 0.0]), 0.5)
 

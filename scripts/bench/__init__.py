@@ -13,12 +13,13 @@
 - :mod:`~neurofit.scripts.bench.record`, :mod:`~neurofit.scripts.bench.env` and
   :mod:`~neurofit.scripts.bench.agent`: recording overhead and replay/render speed, env
   steps/s, agent tick against env step — ``neurofit bench record|env|agent``;
+- :mod:`~neurofit.scripts.bench.engine`: the spike engine on CUBA or a sparse network, next
+  to Brian2 — ``neurofit bench engine``;
 - :mod:`~neurofit.scripts.bench.function_learning` and
   :mod:`~neurofit.scripts.bench.reward_tasks`: learning tasks of the bare spiking network
   (``neurofit bench plasticity`` and the learning tests).
 
 Episodes go through :func:`neurofit.agents.rollout.run_episode`; the ``neurofit bench``
-commands (``scripts/bench_*.py``) parse options, call these and print (``bench engine`` still
-holds its own protocol, in ``scripts/bench_engine.py``). Submodules are imported on use (a
-command loads only what it runs).
+commands (``scripts/bench_*.py``) parse options, call these and print. Submodules are imported
+on use (a command loads only what it runs).
 """

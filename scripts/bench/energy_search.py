@@ -3,11 +3,16 @@ keeps the score.
 
 - :func:`smallest_neurofit`: the fewest neurons and substeps that keep NeuroFit's score;
 - :func:`smallest_matching_mlp`: the smallest MLP, in the same reflex + learned-correction
-  architecture, that reaches it;
+  architecture, that reaches it; that MLP is also flown as a delta network
+  (:class:`~neurofit.agents.delta_mlp.DeltaFeedbackMLPAgent`) at each change threshold of
+  ``mlp_grid["deltas"]``, and the cheapest that keeps the score joins the report;
 - :func:`compare_energy`: both searches, measured through
   :func:`~neurofit.agents.energy_report.measure_controller` (one
   :func:`~neurofit.agents.rollout.run_episode` per seed) and priced by
-  :func:`~neurofit.agents.energy_report.energy_report`, with ``ratio_vs_dnn`` between the two.
+  :func:`~neurofit.agents.energy_report.energy_report`, with ``ratio_vs_dnn`` of the smallest
+  NeuroFit on every neuromorphic profile against the reference DNN — the cheapest DNN row
+  (dense or delta, any DNN profile, per-inference cost included) that keeps the score — and
+  the break-even figures.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from neurofit.agents.energy_report import (
     RATIO_PROFILES,
     TICK_NETWORK_S,
     ControllerMeasurement,
+    delta_mlp_factory,
     energy_report,
     measure_controller,
     mlp_factory,
@@ -36,7 +42,11 @@ from neurofit.envs.missions import Mission
 from neurofit.neuromorphic.energy import mlp_inference_cost
 from neurofit.neuromorphic.hardware import HardwareProfile
 
-__all__ = ["compare_energy", "smallest_matching_mlp", "smallest_neurofit"]
+__all__ = ["DEFAULT_DELTAS", "compare_energy", "delta_twin", "smallest_matching_mlp",
+           "smallest_neurofit"]
+
+#: Change thresholds the delta twin of the smallest MLP is tried at (feature units).
+DEFAULT_DELTAS: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05)
 
 #: Called with a line of progress text.
 Progress = Callable[[str], None]
@@ -174,6 +184,48 @@ def _mlp_ops(hidden: Sequence[int], n_in: int = 6, n_out: int = 3) -> int:
     return mlp_inference_cost(sizes).ops + mlp_learning_cost(sizes).ops
 
 
+def delta_twin(
+    mlp: ControllerMeasurement,
+    env_id: str,
+    seeds: Sequence[int],
+    threshold_m: float,
+    *,
+    deltas: Sequence[float] = DEFAULT_DELTAS,
+    profiles: Sequence[HardwareProfile | str] = DEFAULT_PROFILES,
+    env_kwargs: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> tuple[ControllerMeasurement | None, list[dict[str, Any]]]:
+    """The MLP of ``mlp`` (same widths, same learning rate) run as a delta network at each
+    change threshold of ``deltas``: the one of least dynamic J per inference on its cheapest
+    DNN profile among those that keep the score (RMS ``<= threshold_m``).
+
+    Returns:
+        ``(best measurement or None, one dict per threshold)``.
+    """
+    hidden = tuple(mlp.info["layer_sizes"][1:-1])
+    lr = float(mlp.info["learning_rate"])
+    dnn_profiles = [p for p in profiles if price(mlp, p) is not None]
+    best: ControllerMeasurement | None = None
+    best_j = math.inf
+    tried: list[dict[str, Any]] = []
+    for d in deltas:
+        m = measure_controller("mlp-delta", delta_mlp_factory(hidden, lr, d), env_id, seeds,
+                               env_kwargs=env_kwargs)
+        rows = [price(m, p) for p in dnn_profiles]
+        j = min((r["dynamic_j_per_inference"] for r in rows if r is not None), default=math.inf)
+        ok = m.rms_error_m <= threshold_m
+        tried.append({"hidden": list(hidden), "learning_rate": lr, "delta": d,
+                      "rms_error_m": m.rms_error_m, "meets_score": ok,
+                      "macs_per_inference": m.usage.inference.macs / max(m.ticks, 1),
+                      "cheapest_dynamic_j": j})
+        if progress is not None:
+            progress(f"delta mlp {hidden} Δ {d:g}: {m.rms_error_m * 1e3:.2f} mm "
+                     f"{'ok' if ok else '--'}")
+        if ok and j < best_j:
+            best, best_j = m, j
+    return best, tried
+
+
 def compare_energy(
     env_id: str = "neurofit/QuadHoverPayload-v0",
     seeds: Sequence[int] = (0, 1, 2),
@@ -197,8 +249,12 @@ def compare_energy(
        it; :func:`smallest_matching_mlp` over ``mlp_grid`` (``widths``, ``depths``,
        ``learning_rates``) the smallest reflex + MLP that does. A linear map (no hidden layer,
        the same online learning) is measured too, as a floor for the DNN side.
+       The smallest MLP is also flown as a delta network (:func:`delta_twin`, thresholds
+       ``mlp_grid["deltas"]``, default :data:`DEFAULT_DELTAS`).
     3. PD (the reflex alone) and PID are measured for scale, and everything is priced by
-       :func:`energy_report`, with ``ratio_vs_dnn`` between the two smallest.
+       :func:`energy_report`, with ``ratio_vs_dnn`` of the smallest NeuroFit on every
+       neuromorphic profile against the reference DNN (the cheapest DNN row, dense or delta,
+       that keeps the score) and the break-even figures.
 
     Returns:
         The :func:`energy_report` dict plus ``search`` (every candidate), ``reference_rms_m``,
@@ -216,8 +272,16 @@ def compare_energy(
     threshold = ref.rms_error_m * (1.0 + tolerance)
     nf, nf_tried = smallest_neurofit(env_id, seeds, threshold, base=base, env_kwargs=ekw,
                                      progress=progress, **dict(neurofit_grid or {}))
+    mlp_kw = dict(mlp_grid or {})
+    deltas = tuple(mlp_kw.pop("deltas", DEFAULT_DELTAS))
     mlp, mlp_tried = smallest_matching_mlp(env_id, seeds, threshold, env_kwargs=ekw,
-                                           progress=progress, **dict(mlp_grid or {}))
+                                           progress=progress, **mlp_kw)
+    delta_mlp: ControllerMeasurement | None = None
+    delta_tried: list[dict[str, Any]] = []
+    if mlp is not None and deltas:
+        delta_mlp, delta_tried = delta_twin(mlp, env_id, seeds, threshold, deltas=deltas,
+                                            profiles=profiles, env_kwargs=ekw,
+                                            progress=progress)
     lrs = tuple((mlp_grid or {}).get("learning_rates", (0.01, 0.02, 0.03, 0.05, 0.1)))
     linear: ControllerMeasurement | None = None
     linear_tried = []
@@ -240,12 +304,14 @@ def compare_energy(
     if mlp is not None:
         mlp.name = "mlp-smallest"
         measured.append(mlp)
+    if delta_mlp is not None:
+        delta_mlp.name = "mlp-smallest-delta"
+        measured.append(delta_mlp)
     measured += [pid, pd]
     report = energy_report(measured, profiles, mission,
                            ratio_snn=nf.name if nf is not None else ref.name,
-                           ratio_dnn=mlp.name if mlp is not None else None)
-    default_ratio = ratio_vs_dnn(report["rows"], snn=ref.name,
-                                 dnn=mlp.name if mlp is not None else None)
+                           score_threshold_m=threshold)
+    default_ratio = ratio_vs_dnn(report["rows"], snn=ref.name, score_threshold_m=threshold)
     lin_row = None
     if linear is not None:
         lin_row = price(linear, RATIO_PROFILES[0], mission)
@@ -259,6 +325,7 @@ def compare_energy(
             "jetson_dynamic_j_per_inference": lin_row["dynamic_j_per_inference"]
             if lin_row else None,
         },
-        search={"neurofit": nf_tried, "mlp": mlp_tried, "linear": linear_tried},
+        search={"neurofit": nf_tried, "mlp": mlp_tried, "mlp_delta": delta_tried,
+                "linear": linear_tried},
     )
     return report

@@ -1,9 +1,11 @@
 """``neurofit bench record``: what recording costs, and how fast episodes replay and render.
 
-- ``record_overhead``: extra wall time per step of the agent + env loop when every episode is
+- ``record_overhead``: extra time per step of the agent + env loop when every episode is
   recorded, as a fraction of the unrecorded loop (target <= 0.10). It includes everything
   recording causes: the recorder's per-step copies, writing each finished episode (HDF5 file,
-  Minari link, metadata) and the agent's own ``record_tick`` hook. The split is reported too.
+  Minari link, metadata) and the agent's own ``record_tick`` hook. The split is reported too:
+  the hook alone is timed in a run where an env wrapper calls it where the recorder does
+  (after every reset and step), and nothing else.
 - ``replay_fps``: steps/s of a checked re-simulation (no rendering).
 - ``render_fps``: frames/s of the video pipeline (re-simulation, MuJoCo offscreen rendering,
   timeline cursor, H.264 encoding), at the default size and quality.
@@ -46,17 +48,34 @@ def _make_agent(env: Any, kind: str) -> tuple[Any, str]:
     return PIDAgent(env), "QuadPID"
 
 
-def _episodes(env: Any, agent: Any, n_episodes: int, seed: int, hook: bool) -> tuple[float, int]:
-    """Run ``n_episodes``; returns (CPU seconds, steps). ``hook`` calls record_tick per step."""
+def _hooked(env: Any, tick: Any) -> Any:
+    """``env`` calling the agent's ``tick`` (its ``record_tick``) where the recorder does: after
+    every ``reset`` and ``step``, and nothing else."""
+    import gymnasium as gym
+
+    class _Hooked(gym.Wrapper):  # type: ignore[type-arg]
+        def reset(self, **kwargs: Any) -> Any:
+            out = self.env.reset(**kwargs)
+            tick()
+            return out
+
+        def step(self, action: Any) -> Any:
+            out = self.env.step(action)
+            tick()
+            return out
+
+    return _Hooked(env)
+
+
+def _episodes(env: Any, agent: Any, n_episodes: int, seed: int) -> tuple[float, int]:
+    """Run ``n_episodes`` from seeds ``seed, seed + 1, ...``; returns (CPU seconds, steps)."""
     from neurofit.agents.rollout import run_episode
 
-    tick = getattr(agent, "record_tick", None) if hook else None
-    on_step = (lambda _: tick()) if tick is not None else None
     clock = time.process_time
     steps = 0
     t0 = clock()
     for i in range(n_episodes):
-        steps += run_episode(agent, env, seed + i, on_step=on_step).steps
+        steps += run_episode(agent, env, seed + i).steps
     return clock() - t0, steps
 
 
@@ -83,8 +102,9 @@ def run_bench(
     plain_env = gym.make(env_id, max_episode_steps=max_steps)
     agent, agent_name = _make_agent(plain_env, agent_kind)
     has_hook = callable(getattr(agent, "record_tick", None))
+    hooked_env = _hooked(plain_env, agent.record_tick) if has_hook else plain_env
     try:
-        _episodes(plain_env, agent, 1, 10_000, has_hook)  # warm-up: JIT, caches
+        _episodes(hooked_env, agent, 1, 10_000)  # warm-up: JIT, caches
         data_path = tmp / "dataset"
         rec_env = EpisodeRecorder(
             gym.make(env_id, max_episode_steps=max_steps), data_path, agent=agent
@@ -93,13 +113,13 @@ def run_bench(
         write_s = steps_recorded = 0.0
         for r in range(repeats):
             seed = 100 * r
-            t, n = _episodes(plain_env, agent, episodes, seed, False)
+            t, n = _episodes(plain_env, agent, episodes, seed)
             plain.append(t / n)
             if has_hook:
-                t, n = _episodes(plain_env, agent, episodes, seed, True)
+                t, n = _episodes(hooked_env, agent, episodes, seed)
                 hooked.append(t / n)
             w0 = rec_env.write_time_s
-            t, n = _episodes(rec_env, agent, episodes, seed, False)
+            t, n = _episodes(rec_env, agent, episodes, seed)
             recorded.append(t / n)
             write_s += rec_env.write_time_s - w0
             steps_recorded += n

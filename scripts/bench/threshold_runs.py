@@ -5,13 +5,14 @@ train on one env; after every ``eval_every`` training steps, freeze the policy a
 ``eval_episodes`` deterministic episodes on a separate env whose episode ``k`` always starts
 from ``reset(seed=eval_seed + k)``; the run's figure is the first step count at which the mean
 evaluation return reaches ``threshold`` (``None`` if it never does within ``max_steps``, with
-the best mean reached kept beside it).
+the best mean reached kept beside it). ``eval_steps`` replaces the regular schedule by given
+step counts (the task suite's step budgets and learning curve).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,6 +47,9 @@ class ThresholdRun:
         train_episodes: training episodes started.
         wall_s: wall time of the run (training and evaluations).
         max_steps, eval_every, eval_episodes: the protocol.
+        energy: NeuroFit: what learning cost per training env step (the training agent's
+            meter; evaluations excluded): ``energy_j`` on the agent's profile, and the
+            counts ``weight_updates``, ``synaptic_events``, ``spikes`` (None for PPO).
     """
 
     learner: str
@@ -60,6 +64,7 @@ class ThresholdRun:
     evaluations: list[list[float]] = field(default_factory=list)
     train_episodes: int = 0
     wall_s: float = 0.0
+    energy: dict[str, Any] | None = None
 
     def record(self, steps: int, mean: float) -> bool:
         """Add an evaluation; return True when it reaches the threshold (first time only)."""
@@ -82,6 +87,19 @@ def check_protocol(max_steps: int, eval_every: int, eval_episodes: int) -> None:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def _schedule(max_steps: int, eval_every: int,
+              eval_steps: Collection[int] | None) -> Callable[[int], bool]:
+    """Whether an evaluation is due after ``n`` training steps: every ``eval_every`` steps
+    (or at the step counts ``eval_steps``), and always at ``max_steps``."""
+    if eval_steps is None:
+        return lambda n: n % eval_every == 0 or n == max_steps
+    bad = [n for n in eval_steps if isinstance(n, bool) or not isinstance(n, int) or n < 1]
+    if bad:
+        raise ValueError(f"eval_steps must be positive integers, got {bad[0]!r}")
+    due = frozenset(eval_steps)
+    return lambda n: n in due or n == max_steps
+
+
 def mean_return(env: Any, act: Callable[[np.ndarray], np.ndarray], episodes: int,
                 eval_seed: int = EVAL_SEED,
                 on_reset: Callable[[], None] | None = None) -> float:
@@ -102,19 +120,22 @@ def neurofit_steps_to_threshold(
     eval_episodes: int = 10,
     config: Any = None,
     progress: ProgressFn | None = None,
+    eval_steps: Collection[int] | None = None,
 ) -> ThresholdRun:
     """Train a reward-mode NeuroFit agent on ``env_id`` until its frozen policy's mean return
     reaches ``threshold`` (see the module docstring for the protocol).
 
-    Evaluations run on a second agent of the same config into which the learned weights are
-    copied: the frozen policy depends on nothing else (no exploration, state reset every
-    episode), and the training agent's state, random stream and operation counts stay as if
-    no evaluation had happened.
+    Evaluations run on a second agent of the same config into which the learned weights and
+    the observation statistics are copied: the frozen policy depends on nothing else (no
+    exploration, state reset every episode), and the training agent's state, random stream
+    and operation counts stay as if no evaluation had happened.
 
     Args:
         config: an :class:`~neurofit.agents.neurofit_agent.AgentConfig` (its mode must be
             ``"reward"`` and its seed is replaced by ``seed``); default: reward-mode defaults.
         progress: called after every evaluation with the steps trained since the last call.
+        eval_steps: evaluate after these training step counts (and at ``max_steps``)
+            instead of every ``eval_every``.
     """
     import dataclasses
 
@@ -123,6 +144,7 @@ def neurofit_steps_to_threshold(
     from neurofit.agents.neurofit_agent import AgentConfig, NeuroFitAgent
 
     check_protocol(max_steps, eval_every, eval_episodes)
+    due = _schedule(max_steps, eval_every, eval_steps)
     if config is None:
         config = AgentConfig(mode="reward", seed=seed)
     elif config.mode != "reward":
@@ -138,19 +160,20 @@ def neurofit_steps_to_threshold(
         judge.learning = False
         weights, judge_weights = (agent.policy.net.weights("learned"),
                                   judge.policy.net.weights("learned"))
-        steps = 0
+        steps = last = 0
         reached = False
 
         def on_step(_: StepResult) -> bool:
-            nonlocal steps, reached
+            nonlocal steps, reached, last
             steps += 1
-            if steps % eval_every == 0 or steps == max_steps:
+            if due(steps):
                 judge_weights[:] = weights
+                judge.obs_norm.set_state(agent.obs_norm.get_state())
                 mean = mean_return(eval_env, judge.act, eval_episodes, on_reset=judge.reset)
                 reached = run.record(steps, mean)
                 if progress is not None:
-                    progress(eval_every if steps % eval_every == 0 else steps % eval_every,
-                             mean)
+                    progress(steps - last, mean)
+                last = steps
             return not reached
 
         episode_seed: int | None = seed  # then the env's generator runs on
@@ -163,6 +186,12 @@ def neurofit_steps_to_threshold(
                 run.train_episodes += 1
             if reached or steps >= max_steps or not result.done:
                 break
+        meter, ops = agent.energy(), agent.policy.net.counts()
+        run.energy = {"energy_j": meter.totals().total_j / steps,
+                      "dynamic_j": meter.totals().dynamic_j / steps,
+                      "profile": agent.config.energy_profile,
+                      **{k: getattr(ops, k) / steps
+                         for k in ("weight_updates", "synaptic_events", "spikes")}}
     finally:
         env.close()
         eval_env.close()
@@ -180,6 +209,7 @@ def ppo_steps_to_threshold(
     eval_episodes: int = 10,
     progress: ProgressFn | None = None,
     torch_threads: int = 1,
+    eval_steps: Collection[int] | None = None,
     **ppo_kwargs: Any,
 ) -> tuple[ThresholdRun, NumpyMLP]:
     """Train SB3 PPO (defaults) until the deterministic policy's mean evaluation return reaches
@@ -197,6 +227,8 @@ def ppo_steps_to_threshold(
         progress: called after every evaluation with the steps trained since the last call.
         torch_threads: torch's intra-op threads during the run (restored afterwards); one keeps
             a shared machine usable and costs PPO's small networks little.
+        eval_steps: evaluate at these step counts (and at the end) instead of every
+            ``eval_every``; PPO reaches only multiples of its rollout, so give those.
         ppo_kwargs: overrides of SB3's PPO defaults (the benchmark passes none; tests shrink
             the rollout).
     """
@@ -206,6 +238,7 @@ def ppo_steps_to_threshold(
     from stable_baselines3.common.callbacks import BaseCallback
 
     check_protocol(max_steps, eval_every, eval_episodes)
+    due = _schedule(max_steps, eval_every, eval_steps)
     run = ThresholdRun("ppo", env_id, seed, threshold, max_steps, eval_every, eval_episodes)
     start = time.perf_counter()
     threads = torch.get_num_threads()
@@ -232,7 +265,7 @@ def ppo_steps_to_threshold(
 
         def _on_rollout_start(self) -> None:
             n = self.model.num_timesteps
-            if n > 0 and n % eval_every == 0 and not self.stop:
+            if n > 0 and due(n) and not self.stop:
                 self.stop = evaluate(self.model)
 
         def _on_step(self) -> bool:
