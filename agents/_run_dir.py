@@ -69,7 +69,8 @@ STAGING = ".staging-"
 def _save_agent(agent: Any, path: Path) -> None:
     """``agent.save(path)`` staged in a temporary directory beside ``path`` (removed whatever
     happens), then renamed into place."""
-    with _writing(path), tempfile.TemporaryDirectory(dir=path.parent, prefix=STAGING) as tmp:
+    with _writing(path), _sigint_deferred(), tempfile.TemporaryDirectory(
+            dir=path.parent, prefix=STAGING) as tmp:
         staged = Path(tmp) / path.name
         agent.save(staged)
         if staged.exists():  # agents with nothing to save write nothing
@@ -122,7 +123,10 @@ def _save_checkpoint(run_dir: Path, agent: Any, state: dict[str, Any]) -> None:
     checkpoint it replaces is kept as ``previous.npz``."""
     ckpt = run_dir / CHECKPOINT_DIR
     latest = ckpt / CHECKPOINT_FILE
-    with _writing(latest):
+    # Ctrl-C (or SIGTERM) waits for the whole checkpoint: it never splits latest.npz from its
+    # state.json, nor interrupts a zip archive half-built (whose clean-up would print a
+    # traceback at exit)
+    with _writing(latest), _sigint_deferred():
         ckpt.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=ckpt) as tmp:
             agent_path = Path(tmp) / "agent.npz"
@@ -135,11 +139,10 @@ def _save_checkpoint(run_dir: Path, agent: Any, state: dict[str, Any]) -> None:
         arrays["trainer_state"] = np.frombuffer(blob, dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        with _sigint_deferred():  # Ctrl-C never splits latest.npz from its state.json
-            if latest.exists():
-                _keep_as_previous(latest, ckpt / PREVIOUS_FILE)
-            _atomic_write(latest, buf.getvalue())
-            _write_json(ckpt / STATE_FILE, state)
+        if latest.exists():
+            _keep_as_previous(latest, ckpt / PREVIOUS_FILE)
+        _atomic_write(latest, buf.getvalue())
+        _write_json(ckpt / STATE_FILE, state)
 
 
 def raise_interrupt(signum: int, frame: Any) -> None:
