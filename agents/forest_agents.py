@@ -200,7 +200,24 @@ def _teacher_error(info: dict[str, Any]) -> np.ndarray | None:
     return e if bool(np.all(np.isfinite(e))) else None
 
 
-class ForestNeuroFitAgent:
+class _TeacherMixSetting:
+    """``teacher_mix`` of an agent's :class:`ForestReflex`, validated (settable between
+    episodes)."""
+
+    reflex: ForestReflex
+
+    @property
+    def teacher_mix(self) -> float:
+        return self.reflex.teacher_mix
+
+    @teacher_mix.setter
+    def teacher_mix(self, value: float) -> None:
+        if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            raise ValueError(f"teacher_mix must be a number in [0, 1], got {value!r}")
+        self.reflex.teacher_mix = float(value)
+
+
+class ForestNeuroFitAgent(_TeacherMixSetting):
     """Error-mode NeuroFit from the scan: features → spiking network → correction of a
     :class:`ForestReflex`, learned from the teacher's error; with the teacher off it flies on
     the scan alone and learns nothing.
@@ -234,16 +251,6 @@ class ForestNeuroFitAgent:
     @property
     def n_neurons(self) -> int:
         return self.net.n_neurons
-
-    @property
-    def teacher_mix(self) -> float:
-        return self.reflex.teacher_mix
-
-    @teacher_mix.setter
-    def teacher_mix(self, value: float) -> None:
-        if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-            raise ValueError(f"teacher_mix must be a number in [0, 1], got {value!r}")
-        self.reflex.teacher_mix = float(value)
 
     def reset(self) -> None:
         self.net.reset()
@@ -284,7 +291,7 @@ class ForestNeuroFitAgent:
         return d
 
 
-class ForestMLPAgent(FeedbackMLPAgent):
+class ForestMLPAgent(_TeacherMixSetting, FeedbackMLPAgent):
     """The DNN twin of :class:`ForestNeuroFitAgent`: the same reflex, features and teaching
     signal, an MLP learned online by SGD (``hidden=()`` is a linear map).
 
@@ -304,16 +311,6 @@ class ForestMLPAgent(FeedbackMLPAgent):
                          learning_rate=learning_rate, control_dt_s=float(env.unwrapped.dt),
                          seed=seed)
         self._f = np.zeros(self.layout.n_features)
-
-    @property
-    def teacher_mix(self) -> float:
-        return self.reflex.teacher_mix
-
-    @teacher_mix.setter
-    def teacher_mix(self, value: float) -> None:
-        if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-            raise ValueError(f"teacher_mix must be a number in [0, 1], got {value!r}")
-        self.reflex.teacher_mix = float(value)
 
     def features(self, obs: np.ndarray) -> np.ndarray:
         """The scan features (:func:`~neurofit.agents.features.scan_features`)."""
