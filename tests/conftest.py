@@ -1,12 +1,20 @@
 """Shared pytest setup: runs before any test module is imported."""
 
 import os
+import signal
 
 import pytest
 
 # MuJoCo picks its OpenGL backend once, when it is first imported; headless machines need EGL
 # (osmesa / glfw do not work here). Set it before any test module imports mujoco.
 os.environ.setdefault("MUJOCO_GL", "egl")
+
+# The Ctrl-C tests need SIGINT delivered. A shell that starts pytest as a background job
+# (`cmd &` in a script) starts it with SIGINT ignored, Python then keeps it ignored, and every
+# process a test starts inherits that: give this process Python's own handler back, so that it
+# and its children (which then start with the default disposition) take Ctrl-C as a user would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
