@@ -171,11 +171,24 @@ def error_modulator(error: np.ndarray, encoders: np.ndarray, out: np.ndarray | N
 
 
 @njit
+def _norm(x):
+    """‖x‖₂ scaled by the largest |x_k| first (as BLAS nrm2), so that squares of tiny or huge
+    entries neither underflow nor overflow: the deadband compares true norms at any scale."""
+    scale = 0.0
+    for k in range(x.shape[0]):
+        scale = max(scale, abs(x[k]))
+    if scale == 0.0 or not np.isfinite(scale):
+        return scale
+    acc = 0.0
+    for k in range(x.shape[0]):
+        r = x[k] / scale
+        acc += r * r
+    return scale * np.sqrt(acc)
+
+
+@njit
 def _negated_projection(encoders, error, deadband, error_deadband, out):
-    norm2 = 0.0
-    for k in range(error.shape[0]):
-        norm2 += error[k] * error[k]
-    if norm2 < error_deadband * error_deadband:
+    if _norm(error) < error_deadband:
         out[:] = 0.0
         return
     for i in range(encoders.shape[0]):

@@ -439,6 +439,16 @@ def test_error_modulator_deadbands_by_hand() -> None:
     np.testing.assert_array_equal(m, [0.0, -0.3, 0.0, 0.25, 0.0])
 
 
+def test_error_deadband_compares_true_norms_at_any_scale() -> None:
+    """Squares of tiny errors underflow to 0 (hypothesis found 1.6e-243 against a band of
+    4.8e-230 passing the gate): the norm is scaled first, as BLAS nrm2 does."""
+    enc = np.array([[1.0]])
+    assert not error_modulator(np.array([1.6e-243]), enc, error_deadband=4.8e-230).any()
+    assert error_modulator(np.array([1e-200]), enc, error_deadband=1e-201)[0] == -1e-200
+    assert not error_modulator(np.array([3e200, 4e200]), enc[:, :1].repeat(2, 1),
+                               error_deadband=6e200).any()  # ‖·‖ = 5e200 < 6e200
+
+
 @st.composite
 def gated_scenarios(draw: st.DrawFn) -> tuple[Scenario, np.ndarray, np.ndarray, float, float]:
     """A PES scenario whose modulator comes from errors through a gated error_modulator;
