@@ -70,7 +70,6 @@ class SigmaDeltaPolicy:
         #: itself (the agent's ``modulator_i = d_i · teaching``)
         self.output_dirs = np.eye(shape.n_outputs)
         self._at_mark = np.zeros(len(COUNT_NAMES), dtype=np.int64)
-        self._ticked = False
 
     @property
     def n_neurons(self) -> int:
@@ -84,7 +83,6 @@ class SigmaDeltaPolicy:
         """Learn from :attr:`modulator`, take ``x`` (clipped in place to [-1.2, 1.2]), return
         the decoded output (a reused array)."""
         np.clip(x, -1.2, 1.2, out=x)
-        self._ticked = True
         return self.net.tick(x, learn)
 
     def counts(self) -> OpCounts:
