@@ -55,6 +55,7 @@ class BenchOptions:
         seeds: one run per seed and learner.
         max_steps: training budget per run (env steps; None: the task's default).
         ppo: also run the PPO baseline (when the ``rl`` extra is installed).
+        neurofit: suite: run NeuroFit (off: PPO alone, to run beside a ``--no-ppo`` process).
         ppo_steps: PPO's budget where the task sets it apart (None: the task's default).
         budgets: suite: the step budgets reported (None: the suite's default).
         progress: makes one progress callback per run (``None``: silent).
@@ -63,6 +64,7 @@ class BenchOptions:
     seeds: tuple[int, ...] = (0,)
     max_steps: int | None = None
     ppo: bool = True
+    neurofit: bool = True
     ppo_steps: int | None = None
     budgets: tuple[int, ...] | None = None
     progress: ProgressFactory | None = None
@@ -178,7 +180,8 @@ def run_suite_task(opts: BenchOptions) -> dict[str, Any]:
         def progress(label: str, total: int) -> Any:
             return factory(label, total, math.inf)
 
-    return run_suite(opts.seeds, opts.budgets or BUDGETS, ppo=opts.ppo, progress=progress)
+    return run_suite(opts.seeds, opts.budgets or BUDGETS, ppo=opts.ppo, neurofit=opts.neurofit,
+                     progress=progress)
 
 
 #: Task name → function of the options, returning a JSON-ready dict.
@@ -265,6 +268,36 @@ def _print_suite(result: dict[str, Any]) -> None:
     if result.get("ppo_skipped"):
         console.print(f"PPO skipped: {result['ppo_skipped']}")
     console.print(f"wall time {result['wall_s']:.0f} s")
+
+
+def _merge_files(text: str) -> dict[str, Any]:
+    """The suite result joined from two saved ``--json`` files (wall time: the longer run's,
+    as when they ran side by side)."""
+    from pathlib import Path
+
+    from neurofit.scripts.bench.suite import merge
+
+    paths = [Path(p.strip()) for p in text.split(",") if p.strip()]
+    if len(paths) != 2:
+        raise typer.BadParameter(f"give two comma-separated JSON files, got {text!r}",
+                                 param_hint="--merge")
+    results = []
+    for path in paths:
+        try:
+            results.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise typer.BadParameter(f"{path}: cannot read a JSON result ({exc})",
+                                     param_hint="--merge") from None
+        if not isinstance(results[-1], dict) or results[-1].get("task") != "suite":
+            raise typer.BadParameter(f"{path}: not a `--task suite --json` result",
+                                     param_hint="--merge")
+    try:
+        out = merge(*results)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--merge") from None
+    out["wall_s"] = max(r.get("wall_s", 0.0) for r in results)
+    out["merged_from"] = [str(p) for p in paths]
+    return out
 
 
 def _parse_steps(text: str) -> tuple[int, ...]:
@@ -365,6 +398,12 @@ def register(bench_app: typer.Typer) -> None:
                         "20,000 (reacher).")] = None,
         ppo: Annotated[bool, typer.Option(
             help="Also run the PPO baseline (needs the rl extra).")] = True,
+        neurofit: Annotated[bool, typer.Option(
+            help="suite: run NeuroFit (--no-neurofit: PPO alone, e.g. in a second process "
+                 "beside a --no-ppo one; join the two with --merge).")] = True,
+        merge: Annotated[str | None, typer.Option(
+            help="suite: join two saved --json results (comma-separated files, same protocol, "
+                 "different learners) instead of running.")] = None,
         ppo_steps: Annotated[int | None, typer.Option(
             min=1, help="reacher: PPO's training steps (default 10x --max-steps; fewer for a "
                         "quick run).")] = None,
@@ -400,16 +439,22 @@ def register(bench_app: typer.Typer) -> None:
             if not out.parent.is_dir():
                 raise typer.BadParameter(f"{plot!r}: folder {out.parent} does not exist",
                                          param_hint="--plot")
-        bar, factory = _progress_bar(progress, stderr=as_json)
-        opts = BenchOptions(seeds=_parse_seeds(seeds), max_steps=max_steps, ppo=ppo,
-                            ppo_steps=ppo_steps,
-                            budgets=_parse_steps(steps) if steps is not None else None,
-                            progress=factory)
-        start = time.perf_counter()
-        with bar:
-            result = TASKS[task](opts)
-        result["wall_s"] = time.perf_counter() - start
-        result["machine"] = machine_info()
+        if task != "suite" and (merge is not None or not neurofit):
+            raise typer.BadParameter("--merge and --no-neurofit are for --task suite",
+                                     param_hint="--merge/--no-neurofit")
+        if merge is not None:
+            result = _merge_files(merge)
+        else:
+            bar, factory = _progress_bar(progress, stderr=as_json)
+            opts = BenchOptions(seeds=_parse_seeds(seeds), max_steps=max_steps, ppo=ppo,
+                                neurofit=neurofit, ppo_steps=ppo_steps,
+                                budgets=_parse_steps(steps) if steps is not None else None,
+                                progress=factory)
+            start = time.perf_counter()
+            with bar:
+                result = TASKS[task](opts)
+            result["wall_s"] = time.perf_counter() - start
+            result["machine"] = machine_info()
         if plot is not None:
             from neurofit.scripts.bench.suite import plot_curves
 

@@ -80,7 +80,46 @@ def test_suite_runs_reports_and_skips_ppo_without_the_rl_extra(monkeypatch, tmp_
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_split_runs_merge_into_one_result(monkeypatch, tmp_path) -> None:
+    def fake_ppo(env_id, seed, **kw):  # an independent stand-in: a curve from the seed alone
+        class Run:
+            def as_dict(self):
+                return {"seed": seed, "evaluations": [[s, float(seed)] for s in kw["eval_steps"]],
+                        "threshold": kw["threshold"], "steps_to_threshold": None,
+                        "wall_s": 0.0}
+        return Run(), None
+
+    monkeypatch.setattr(threshold_runs, "require_rl", lambda: None)
+    monkeypatch.setattr(threshold_runs, "ppo_steps_to_threshold", fake_ppo)
+    kw = {"envs": [ENV_ID], "curve_every": 2048, "eval_episodes": 1, "config": SMALL}
+    ppo_only = run_suite([0, 3], [1000], neurofit=False, **kw)
+    nf_only = run_suite([0, 3], [1000], ppo=False, **kw)
+    assert set(ppo_only["envs"][ENV_ID]) == {"ppo"} and set(nf_only["envs"][ENV_ID]) == {"neurofit"}
+    assert ppo_only["envs"][ENV_ID]["ppo"]["budgets"]["1000"]["mean"] == 1.5
+    merged = suite.merge(nf_only, ppo_only)
+    assert merged["envs"][ENV_ID] == {**nf_only["envs"][ENV_ID], **ppo_only["envs"][ENV_ID]}
+    with pytest.raises(ValueError, match="both results hold"):
+        suite.merge(nf_only, nf_only)
+    with pytest.raises(ValueError, match="different protocols"):
+        suite.merge(nf_only, run_suite([0], [1000], ppo=False, **kw))
+    # the CLI joins the two saved files and prints the table
+    from neurofit.scripts.cli import app
+
+    (tmp_path / "a.json").write_text(json.dumps(nf_only))
+    (tmp_path / "b.json").write_text(json.dumps(ppo_only))
+    out = CliRunner().invoke(app, ["bench", "learning", "--task", "suite", "--json",
+                                   "--merge", f"{tmp_path / 'a.json'},{tmp_path / 'b.json'}"])
+    assert out.exit_code == 0, out.output
+    assert set(json.loads(out.output)["envs"][ENV_ID]) == {"neurofit", "ppo"}
+    (tmp_path / "c.json").write_text("{not json")
+    out = CliRunner().invoke(app, ["bench", "learning", "--task", "suite",
+                                   "--merge", f"{tmp_path / 'a.json'},{tmp_path / 'c.json'}"])
+    assert out.exit_code == 2 and "cannot read a JSON result" in " ".join(out.output.split())
+
+
 @pytest.mark.parametrize(("args", "message"), [
+    (["--task", "invpend", "--no-neurofit"], "for --task suite"),
+    (["--task", "suite", "--merge", "a.json"], "two comma-separated JSON files"),
     (["--task", "suite", "--steps", "20000,x"], "steps must be comma-separated integers"),
     (["--task", "suite", "--steps", "0"], "positive step budgets"),
     (["--task", "suite", "--plot", "curves.txt"], ".png, .svg or .pdf"),

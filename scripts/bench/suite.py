@@ -19,7 +19,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ROLLOUT", "SUITE", "budget_table", "eval_points", "plot_curves", "run_suite"]
+__all__ = ["ROLLOUT", "SUITE", "budget_table", "eval_points", "merge", "plot_curves", "run_suite"]
 
 #: The suite's tasks, in report order (Gymnasium ids; the last is NeuroFit's own, reward only).
 SUITE = ("InvertedPendulum-v5", "Reacher-v5", "Swimmer-v5", "Hopper-v5",
@@ -82,7 +82,8 @@ def _run_dict(run: Any) -> dict[str, Any]:
 
 
 def run_suite(seeds: Sequence[int], budgets: Sequence[int] = BUDGETS, *,
-              envs: Sequence[str] = SUITE, ppo: bool = True, curve_every: int = CURVE_EVERY,
+              envs: Sequence[str] = SUITE, ppo: bool = True, neurofit: bool = True,
+              curve_every: int = CURVE_EVERY,
               eval_episodes: int = 10, config: Any = None,
               progress: Progress | None = None) -> dict[str, Any]:
     """NeuroFit reward mode (and PPO) on every env of ``envs``, every seed.
@@ -92,6 +93,8 @@ def run_suite(seeds: Sequence[int], budgets: Sequence[int] = BUDGETS, *,
         budgets: training steps at which the evaluation return is reported (the largest is
             each run's length, rounded up to a multiple of :data:`ROLLOUT`).
         ppo: also run SB3 PPO (skipped, with the reason, when the ``rl`` extra is missing).
+        neurofit: run NeuroFit (``False`` with ``ppo`` runs the baseline alone, e.g. in a second
+            process beside a NeuroFit-only run; :func:`merge` joins the two results).
         curve_every: spacing of the learning curve's evaluations.
         eval_episodes: frozen evaluation episodes per point.
         config: NeuroFit's :class:`~neurofit.agents.neurofit_agent.AgentConfig` (default:
@@ -105,7 +108,7 @@ def run_suite(seeds: Sequence[int], budgets: Sequence[int] = BUDGETS, *,
     """
     import dataclasses
 
-    import neurofit.envs  # noqa: F401  (registers neurofit/QuadHover-v0)
+    from neurofit import envs as _registers  # noqa: F401  (neurofit/QuadHover-v0)
     from neurofit.agents.neurofit_agent import AgentConfig
     from neurofit.scripts.bench.threshold_runs import EVAL_SEED, neurofit_steps_to_threshold
 
@@ -134,12 +137,13 @@ def run_suite(seeds: Sequence[int], budgets: Sequence[int] = BUDGETS, *,
         entry: dict[str, Any] = {}
         common = {"max_steps": max_steps, "threshold": math.inf, "eval_every": ROLLOUT,
                   "eval_episodes": eval_episodes, "eval_steps": points}
-        nf = [_run_dict(neurofit_steps_to_threshold(
-            env_id, seed, config=config, **common,
-            progress=progress(f"{env_id} neurofit {seed}", max_steps) if progress else None))
-              for seed in seeds]
-        entry["neurofit"] = {"budgets": budget_table(nf, budgets), "runs": nf,
-                             "energy_per_step": _mean_energy(nf)}
+        if neurofit:
+            nf = [_run_dict(neurofit_steps_to_threshold(
+                env_id, seed, config=config, **common,
+                progress=progress(f"{env_id} neurofit {seed}", max_steps) if progress else None))
+                  for seed in seeds]
+            entry["neurofit"] = {"budgets": budget_table(nf, budgets), "runs": nf,
+                                 "energy_per_step": _mean_energy(nf)}
         if ppo_fn is not None:
             runs = [_run_dict(ppo_fn(
                 env_id, seed, **common,
@@ -149,6 +153,26 @@ def run_suite(seeds: Sequence[int], budgets: Sequence[int] = BUDGETS, *,
         envs_out[env_id] = entry
     result["envs"] = envs_out
     return result
+
+
+def merge(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One suite result from two made with the same protocol by different learners (say a
+    ``neurofit=False`` run beside a ``ppo=False`` one): every env's learners joined.
+
+    Raises:
+        ValueError: the protocols differ, or both results hold the same learner on one env.
+    """
+    if first["protocol"] != second["protocol"]:
+        raise ValueError(f"different protocols: {first['protocol']} vs {second['protocol']}")
+    out = {**second, **first, "envs": {}}
+    for env_id in dict.fromkeys([*first["envs"], *second["envs"]]):
+        a, b = first["envs"].get(env_id, {}), second["envs"].get(env_id, {})
+        if both := set(a) & set(b):
+            raise ValueError(f"{env_id}: both results hold {sorted(both)}")
+        out["envs"][env_id] = {**a, **b}
+    if "ppo_skipped" in out and any("ppo" in e for e in out["envs"].values()):
+        del out["ppo_skipped"]
+    return out
 
 
 def _mean_energy(runs: list[dict[str, Any]]) -> dict[str, Any]:
