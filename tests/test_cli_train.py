@@ -4,6 +4,7 @@ tiny step counts (CleanRL's convention), and the clear errors of bad configs."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from neurofit.agents.baselines import PIDAgent
+from neurofit.agents.neurofit_agent import AgentConfig
 from neurofit.scripts.cli import app
 
 # a fast network and 0.5 s episodes
@@ -110,3 +112,39 @@ def test_bad_configs_in_process(args: list[str], message: str, tmp_path: Path) -
 def test_evaluate_missing_run_dir(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", "--run-dir", str(tmp_path)])
     assert result.exit_code == 2 and "not a training run dir" in result.stderr
+
+
+def _gymnasium_mujoco_box_envs() -> list[str]:
+    """Every Gymnasium MuJoCo task of the newest version, found in the registry (not listed by
+    hand, so a task Gymnasium adds is covered too)."""
+    newest: dict[str, tuple[int, str]] = {}
+    for env_id, spec in gym.registry.items():
+        entry = spec.entry_point if isinstance(spec.entry_point, str) else ""
+        if entry.startswith("gymnasium.envs.mujoco") and spec.version is not None:
+            if spec.version > newest.get(spec.name, (-1, ""))[0]:
+                newest[spec.name] = (spec.version, env_id)
+    return sorted(env_id for _, env_id in newest.values())
+
+
+@pytest.mark.parametrize("env_id", _gymnasium_mujoco_box_envs())
+def test_reward_mode_trains_on_every_gymnasium_mujoco_task(env_id: str, tmp_path: Path) -> None:
+    # the issue's promise: `neurofit train --mode reward` on any Box-action MuJoCo env, with
+    # the defaults unchanged (sizes, action scale and reward scale come from the env)
+    env = gym.make(env_id)
+    assert isinstance(env.action_space, gym.spaces.Box)
+    n_obs, n_act = env.observation_space.shape[0], env.action_space.shape[0]
+    env.close()
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--env", env_id, "--mode", "reward", "--steps",
+                                      "60", "--eval-episodes", "0", "--run-dir", str(run),
+                                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+    saved_config = json.loads((run / "config.json").read_text())["agent_config"]
+    defaults = dataclasses.asdict(AgentConfig(mode="reward"))
+    assert {k: v for k, v in saved_config.items() if k != "seed"} == {
+        k: defaults[k] for k in saved_config if k != "seed"}  # nothing set for this env
+    with np.load(run / "agent.npz") as saved:
+        weights = saved["net.weights"]
+    assert weights.size == 25 * n_obs * 50  # 25 fields per observation dim, 50 output units
+    assert np.count_nonzero(weights) > 0  # it learned from the reward (weights start at 0)
+    assert n_act >= 1
