@@ -151,6 +151,12 @@ class AgentConfig:
             (normalised step, trace decay, discount per control tick).
         action_scale: reward mode: the action is the centre of the action space plus its
             half-range times ``clip(action_scale × decoded output, -1, 1)``.
+        bound_learning_rate: reward mode: rate of the error-driven (PES) write that pulls a
+            decoded output beyond the action range back to its edge, the excess being the
+            error (0: off). Node perturbation learns nothing from a clipped action, and its
+            noise walks the weights further out: on Hopper-v5, outputs sat beyond the range
+            on up to all ticks and learning stopped (rl_games' PPO has a bounds loss on its
+            mean for the same reason).
         weight_bits: stored precision of learned weights (``None``: float).
         analog: the chip's analog non-idealities (fields of :class:`AnalogProfile`).
         energy_profile: hardware profile charged per tick (``neurofit energy`` compares more).
@@ -199,6 +205,7 @@ class AgentConfig:
     critic_lambda: float = 0.9
     gamma: float = 0.98
     action_scale: float = 1.0
+    bound_learning_rate: float = 1e-2
     weight_bits: int | None = None
     analog: dict[str, Any] = field(default_factory=dict)
     energy_profile: str = "loihi"
@@ -236,7 +243,7 @@ class AgentConfig:
                      "output_quantum"):
             check_real(name, getattr(self, name))
         for name in ("learning_rate", "exploration_sd", "critic_learning_rate",
-                     "learn_deadband"):
+                     "learn_deadband", "bound_learning_rate"):
             check_real(name, getattr(self, name), allow_zero=True)
         check_range("connection_p", self.connection_p, 0, 1, low_open=True)
         check_range("exploration_min_gain", self.exploration_min_gain, 0, 1, low_open=True)
@@ -532,9 +539,20 @@ class NeuroFitAgent:
             np.clip(y, -limit, limit, out=self._correction)
             self._correction *= self.reflex.correction_scale
             return self.reflex.act(obs, self._correction)
+        if self.learning and cfg.bound_learning_rate > 0:
+            self._pull_into_range(y)
         np.clip(y * cfg.action_scale, -1.0, 1.0, out=self._correction)
         self._action[:] = self._action_mid + self._action_half * self._correction
         return self._action.copy()
+
+    def _pull_into_range(self, y: np.ndarray) -> None:
+        """Reward mode: a PES write with the decoded output's excess beyond the action range
+        as the error (``AgentConfig.bound_learning_rate``); nothing while it is in range."""
+        limit = 1.0 / self.config.action_scale
+        excess = y - np.clip(y, -limit, limit)
+        if excess.any():
+            self.policy.net.teach("learned", -(self.policy.output_dirs @ excess),
+                                  self.config.bound_learning_rate)
 
     def observe(self, obs: np.ndarray, reward: float, terminated: bool,
                 info: dict[str, Any]) -> None:

@@ -84,6 +84,26 @@ def _write(weights, s, delta, pf, pi, rng_state):
 
 
 @njit
+def teach_pre(pre_start, pre_stop, row0, indptr, indices, weights, pf, pi, counts, modulator,
+              eta, rng_state):
+    """A PES write outside a projection's own rule: ``Δw = eta · M_post · n_pre`` for every
+    synapse of a presynaptic neuron that spiked (``n_pre`` its count in ``counts``), with the
+    rule's bounds and precision; returns the writes (synapses whose modulator is not zero)."""
+    writes = 0
+    for j in range(pre_start, pre_stop):
+        x = counts[j]
+        if x == 0:
+            continue
+        row = row0 + j - pre_start
+        for s in range(indptr[row], indptr[row + 1]):
+            m = modulator[indices[s]]
+            if m != 0.0:
+                _write(weights, s, eta * m * x, pf, pi, rng_state)
+                writes += 1
+    return writes
+
+
+@njit
 def update_traces(start, stop, a_trace, spiked, trace):
     """STDP traces: decay by one step and add this step's spikes."""
     for i in range(np.uint64(start), np.uint64(stop)):

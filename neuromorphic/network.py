@@ -634,6 +634,7 @@ class Network:
         self._tick_spikes = np.zeros(n, dtype=np.int32)
         self._modulator = np.zeros(n, dtype=np.float64)
         self._perturbation = np.zeros(n, dtype=np.float64)
+        self._teach_scratch = np.zeros(n, dtype=np.float64)  # teach()'s modulator, global index
         self._pack_stdp_index(stdp_synapses, pop_index)
 
     def _pack_stdp_index(self, projections: list[int], pop_index: dict[str, int]) -> None:
@@ -698,6 +699,43 @@ class Network:
         """Writable view of the third factor ``M`` of a population's neurons (set each tick)."""
         self.build()
         return self._modulator[self.population(population).slice]
+
+    def teach(self, projection: str, modulator: np.ndarray, learning_rate: float) -> int:
+        """A PES write on a plastic projection besides its own rule, after a tick.
+
+        ``Δw_ij = learning_rate · M_i · n_j``: ``M_i`` the modulator of postsynaptic neuron
+        ``i`` (``modulator``, one value per neuron of the post population), ``n_j`` presynaptic
+        neuron ``j``'s spike count in the last tick (:meth:`step`'s return). The rule's bounds,
+        soft bounds and weight precision apply, and every write is counted in the projection's
+        ``weight_updates`` (so priced like the rule's own): the error-driven member of the
+        three-factor family, for a signal that is not the rule's (a reward-mode agent pulls an
+        output beyond its range back with it).
+
+        Returns:
+            the synapses written (presynaptic neuron spiked and ``M_i`` not zero).
+        """
+        self.build()
+        proj = self._projection(projection)
+        q = proj.index
+        if self._plast_i[q, L.LI_KIND] == L.ELIG_NONE:
+            raise ValueError(f"projection {projection!r} has no plasticity rule; "
+                             "call set_plasticity first")
+        post = self._pops[proj.post]
+        values = np.asarray(modulator, dtype=np.float64)
+        if values.shape != (post.size,):
+            raise ValueError(f"modulator for {projection!r} must have shape ({post.size},) (its "
+                             f"post population {proj.post!r}), got {values.shape}")
+        check_array_finite(f"modulator for {projection!r}", values)
+        check_array_finite("learning_rate", np.atleast_1d(float(learning_rate)))
+        scratch = self._teach_scratch
+        scratch[post.slice] = values
+        pre = self._pops[proj.pre]
+        writes = L.teach_pre(pre.start, pre.stop, self._proj_i[q, K.QI_ROW_OFFSET], self._indptr,
+                             self._indices, self._weights, self._plast_f[q], self._plast_i[q],
+                             self._tick_counts, scratch, float(learning_rate), self._rng_state)
+        scratch[post.slice] = 0.0
+        self._proj_counts[q, K.C_WEIGHT_UPDATES] += writes
+        return int(writes)
 
     def perturbation_view(self, population: str) -> np.ndarray:
         """Writable view of the exploration noise node perturbation correlates with.

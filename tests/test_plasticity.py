@@ -326,6 +326,36 @@ def test_node_perturbation_follows_the_loss_gradient() -> None:
 
 
 # ----------------------------------------------------------------------------- modulators
+def test_teach_is_pes_on_the_last_tick_and_counts_its_writes() -> None:
+    # four generators with known spike counts in one tick of 3 steps: 2, 0, 3, 1
+    counts = np.array([2, 0, 3, 1])
+    steps = np.concatenate([np.arange(c) for c in counts])
+    idx = np.repeat(np.arange(4), counts)
+    net = Network(dt_s=DT, seed=0, tick_steps=3)
+    net.add_spike_source("pre", 4, steps * DT, idx)
+    net.add_lif("post", 3, PARAMS)
+    w0 = np.linspace(-0.02, 0.02, 12)
+    net.connect("pre", "post", AllToAll(), w0, name="w")
+    net.set_plasticity("w", pes(0.0, w_min=-0.02, w_max=0.02))  # its own rule writes nothing
+    net.build()
+    net.step(3)
+    m = np.array([0.5, 0.0, -4.0])
+    assert net.teach("w", m, 2e-3) == 3 * 2  # three presynaptic neurons spiked, two M_i ≠ 0
+    expected = np.clip(w0 + 2e-3 * np.outer(counts, m).ravel(), -0.02, 0.02)  # pre-major
+    np.testing.assert_allclose(net.weights("w"), expected, atol=1e-9)
+    assert net.projection_counts("w").weight_updates == 6
+    with pytest.raises(ValueError, match=r"must have shape \(3,\)"):
+        net.teach("w", np.zeros(4), 1e-3)
+    with pytest.raises(ValueError, match="modulator for 'w' must be finite"):
+        net.teach("w", np.array([0.0, np.nan, 0.0]), 1e-3)
+    static = Network(dt_s=DT)
+    static.add_lif("a", 2, PARAMS)
+    static.add_lif("b", 2, PARAMS)
+    static.connect("a", "b", AllToAll(), 0.0, name="s")
+    with pytest.raises(ValueError, match="has no plasticity rule"):
+        static.teach("s", np.zeros(2), 1e-3)
+
+
 def test_error_modulator_projects_and_negates() -> None:
     enc = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, -1.0]])
     out = np.empty(3)

@@ -73,9 +73,31 @@ def test_actions_span_the_env_action_space() -> None:
     _, post = agent.policy.net.synapses("learned")  # push every neuron toward +1: saturate
     push = np.sign(agent.policy.out_enc.encoders[post, 0]) * agent.config.weight_bound_v
     agent.policy.net.weights("learned")[:] = push
+    agent.learning = False  # (learning would pull the outputs back into range)
     actions = np.array([agent.act(obs) for _ in range(10)])
     assert actions.dtype == np.float32 and actions.shape == (10, 1)
     assert np.all(np.abs(actions) <= 3.0) and np.max(np.abs(actions)) > 2.0
+
+
+@pytest.mark.parametrize("bound_rate", [0.0, 1e-2])
+def test_outputs_beyond_the_action_range_are_pulled_back(bound_rate: float) -> None:
+    # no exploration, so node perturbation writes nothing: only the bounds term can act
+    agent, env = _agent(exploration_sd=0.0, bound_learning_rate=bound_rate)
+    obs, _ = env.reset(seed=0)
+    agent.reset()
+    _, post = agent.policy.net.synapses("learned")  # every neuron pushed toward +1
+    push = np.sign(agent.policy.out_enc.encoders[post, 0]) * agent.config.weight_bound_v
+    agent.policy.net.weights("learned")[:] = push
+    decoded = []
+    for _ in range(60):
+        agent.act(obs)
+        decoded.append(float(agent.policy.decoder.output[0]))
+    writes = agent.policy.net.counts().weight_updates
+    assert max(decoded[:10]) > 1.8  # far beyond the range [-1, 1] (the rates saturate at ~2)
+    if bound_rate == 0.0:
+        assert np.mean(decoded[-10:]) > 1.8 and writes == 0
+    else:  # back to the edge of the range (within the decoding's spike noise), and counted
+        assert 0.8 < np.mean(decoded[-10:]) < 1.2 and writes > 0
 
 
 def test_same_seed_same_run_and_other_seed_differs() -> None:
