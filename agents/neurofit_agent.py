@@ -13,7 +13,10 @@ counters are read once per tick and charged on a hardware profile.
   synapse's eligibility is its presynaptic spikes × the noise its neuron received, and the
   third factor is the TD error of a TD(λ) critic on a Gaussian tiling of the observation
   (:mod:`neurofit.agents._reward`). The network runs in real time (one control period of
-  network time per tick) so that the policy does not lag the plant.
+  network time per tick) so that the policy does not lag the plant. A decoded output beyond
+  the action range is pulled back to its edge by an error-driven write of the same family
+  (:meth:`~neurofit.neuromorphic.network.Network.teach`): a clipped action carries no signal
+  for node perturbation, whose noise would otherwise walk the weights further out.
 
 Reward mode's timing, in detail: the rule learns at the end of every tick with the modulator
 set by the previous ``observe``, so the TD error of transition ``t`` meets the eligibility
