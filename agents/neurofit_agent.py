@@ -159,7 +159,8 @@ class AgentConfig:
             error (0: off). Node perturbation learns nothing from a clipped action, and its
             noise walks the weights further out: on Hopper-v5, outputs sat beyond the range
             on up to all ticks and learning stopped (rl_games' PPO has a bounds loss on its
-            mean for the same reason).
+            mean for the same reason). 1e-3 of the excess per presynaptic spike: of 0, 1e-3
+            and 1e-2 the best suite mean on seeds 0-4 (docs/benchmarks.md).
         weight_bits: stored precision of learned weights (``None``: float).
         analog: the chip's analog non-idealities (fields of :class:`AnalogProfile`).
         energy_profile: hardware profile charged per tick (``neurofit energy`` compares more).
@@ -208,7 +209,7 @@ class AgentConfig:
     critic_lambda: float = 0.9
     gamma: float = 0.98
     action_scale: float = 1.0
-    bound_learning_rate: float = 1e-2
+    bound_learning_rate: float = 1e-3
     weight_bits: int | None = None
     analog: dict[str, Any] = field(default_factory=dict)
     energy_profile: str = "loihi"
