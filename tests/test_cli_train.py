@@ -127,9 +127,11 @@ def _gymnasium_mujoco_box_envs() -> list[str]:
 
 
 @pytest.mark.parametrize("env_id", _gymnasium_mujoco_box_envs())
-def test_reward_mode_trains_on_every_gymnasium_mujoco_task(env_id: str, tmp_path: Path) -> None:
+def test_reward_mode_trains_on_every_gymnasium_mujoco_task(env_id: str, tmp_path: Path,
+                                                           monkeypatch) -> None:
     # the promise: `neurofit train --mode reward` on any Box-action MuJoCo env, with
     # the defaults unchanged (sizes, action scale and reward scale come from the env)
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes its warnings (deprecated XML) to ./MUJOCO_LOG.TXT
     env = gym.make(env_id)
     assert isinstance(env.action_space, gym.spaces.Box)
     n_obs, n_act = env.observation_space.shape[0], env.action_space.shape[0]
