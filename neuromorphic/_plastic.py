@@ -86,9 +86,10 @@ def _write(weights, s, delta, pf, pi, rng_state):
 @njit
 def teach_pre(pre_start, pre_stop, row0, indptr, indices, weights, pf, pi, counts, modulator,
               eta, rng_state):
-    """A PES write outside a projection's own rule: ``Δw = eta · M_post · n_pre`` for every
-    synapse of a presynaptic neuron that spiked (``n_pre`` its count in ``counts``), with the
-    rule's bounds and precision; returns the writes (synapses whose modulator is not zero)."""
+    """PES writes ``Δw = eta · M_post · n_pre`` on every synapse of a presynaptic neuron that
+    spiked (``n_pre`` its count in ``counts``), with the rule's bounds and precision; returns
+    the writes (synapses whose modulator is not zero). The ``"pre"`` rule's general path, and
+    ``Network.teach``'s write besides a projection's own rule."""
     writes = 0
     for j in range(pre_start, pre_stop):
         x = counts[j]
@@ -137,8 +138,10 @@ def apply_tick(q, n_steps, dt, pre_start, pre_stop, row0, indptr, indices, weigh
     kind = pi[LI_KIND]
     eta = pf[LF_ETA]
     writes = 0
-    if kind == ELIG_PRE:
-        plain = pi[LI_BITS] == 0 and not pi[LI_SOFT]
+    if kind == ELIG_PRE and (pi[LI_BITS] != 0 or pi[LI_SOFT]):  # quantised or soft bounds
+        writes = teach_pre(pre_start, pre_stop, row0, indptr, indices, weights, pf, pi,
+                           tick_spikes, modulator, eta, rng_state)
+    elif kind == ELIG_PRE:  # the common float case, kept tight: a multiply-add and a clip
         w_min = weights.dtype.type(pf[LF_W_MIN])
         w_max = weights.dtype.type(pf[LF_W_MAX])
         for j in range(pre_start, pre_stop):
@@ -146,21 +149,12 @@ def apply_tick(q, n_steps, dt, pre_start, pre_stop, row0, indptr, indices, weigh
             if x == 0:
                 continue
             row = row0 + j - pre_start
-            s0 = indptr[row]
-            s1 = indptr[row + 1]
-            if plain:  # the common float case, kept tight: a multiply-add and a clip
-                f = eta * x
-                for s in range(s0, s1):
-                    m = modulator[indices[s]]
-                    w = weights[s] + weights.dtype.type(f * m)
-                    weights[s] = min(max(w, w_min), w_max)
-                    writes += m != 0.0
-                continue
-            for s in range(s0, s1):
+            f = eta * x
+            for s in range(indptr[row], indptr[row + 1]):
                 m = modulator[indices[s]]
-                if m != 0.0:
-                    _write(weights, s, eta * m * x, pf, pi, rng_state)
-                    writes += 1
+                w = weights[s] + weights.dtype.type(f * m)
+                weights[s] = min(max(w, w_min), w_max)
+                writes += m != 0.0
     elif kind == ELIG_PERTURBATION or kind == ELIG_STDP:
         scale = elig_scale[q]
         if kind == ELIG_PERTURBATION:
